@@ -1,0 +1,155 @@
+"""Shallow convolution of the study's part 1: valid cross-correlation then average pooling.
+
+The NumPy version follows `torch.nn.functional.conv2d` exactly (cross-correlation, no kernel
+flip) so the two implementations can be compared number for number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _check_float_array(name: str, array: np.ndarray, ndim: int) -> None:
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{name} must be a NumPy array, got {type(array).__name__}")
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {array.shape}")
+    if array.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be float32 or float64, got {array.dtype}")
+
+
+def conv2d_numpy(images: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """Valid cross-correlation of every image with every kernel.
+
+    images: (N, H, W); kernels: (F, kh, kw), same dtype. Returns (N, F, H-kh+1, W-kw+1).
+    """
+    _check_float_array("images", images, 3)
+    _check_float_array("kernels", kernels, 3)
+    if images.dtype != kernels.dtype:
+        raise ValueError(f"images are {images.dtype} but kernels are {kernels.dtype}")
+    kh, kw = kernels.shape[1:]
+    if kh > images.shape[1] or kw > images.shape[2]:
+        raise ValueError(f"kernel {kh}x{kw} is larger than the images {images.shape[1:]}")
+    windows = sliding_window_view(images, (kh, kw), axis=(1, 2))  # (N, H', W', kh, kw)
+    return np.einsum("nyxij,fij->nfyx", windows, kernels, optimize=True)
+
+
+def avg_pool2d_numpy(x: np.ndarray, size: int = 2, stride: int | None = None) -> np.ndarray:
+    """Average pooling over the last two axes, dropping incomplete windows like torch's default."""
+    stride = size if stride is None else stride
+    if size < 1 or stride < 1:
+        raise ValueError(f"pool size and stride must be positive, got {size} and {stride}")
+    if not isinstance(x, np.ndarray) or x.ndim < 2:
+        raise ValueError("pooling needs an array with at least two axes")
+    if x.dtype not in (np.float32, np.float64):
+        raise ValueError(f"pooling input must be float32 or float64, got {x.dtype}")
+    if size > x.shape[-2] or size > x.shape[-1]:
+        raise ValueError(f"pool size {size} is larger than the input {x.shape[-2:]}")
+    windows = sliding_window_view(x, (size, size), axis=(-2, -1))[..., ::stride, ::stride, :, :]
+    return windows.mean(axis=(-2, -1), dtype=x.dtype)
+
+
+def conv_pool_numpy(
+    images: np.ndarray, kernels: np.ndarray, pool: int = 2
+) -> dict[str, np.ndarray]:
+    conv = conv2d_numpy(images, kernels)
+    return {"conv": conv, "pooled": avg_pool2d_numpy(conv, pool)}
+
+
+def conv_pool_torch(
+    images: np.ndarray, kernels: np.ndarray, pool: int = 2
+) -> dict[str, np.ndarray]:
+    """The same computation with `torch.nn.functional.conv2d` and `avg_pool2d` on the CPU."""
+    import torch
+    import torch.nn.functional as F
+
+    _check_float_array("images", images, 3)
+    _check_float_array("kernels", kernels, 3)
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1)  # (N, 1, H, W)
+        w = torch.from_numpy(np.ascontiguousarray(kernels)).unsqueeze(1)  # (F, 1, kh, kw)
+        conv = F.conv2d(x, w)
+        pooled = F.avg_pool2d(conv, pool)
+    return {"conv": conv.numpy(), "pooled": pooled.numpy()}
+
+
+def example_images(x_test: np.ndarray, examples: list[int], dtype: str) -> np.ndarray:
+    """The chosen test images scaled to [0, 1] in the requested float dtype."""
+    bad = [i for i in examples if not 0 <= i < len(x_test)]
+    if bad:
+        raise ValueError(
+            f"filters.examples {bad} are outside the test split of {len(x_test)} images"
+        )
+    return x_test[examples].astype(FLOAT_DTYPES[dtype]) / FLOAT_DTYPES[dtype](255)
+
+
+def kernel_stack(kernels: list[dict], dtype: str) -> np.ndarray:
+    """Stack the config's kernels ({name, weights}) into an (F, kh, kw) array."""
+    arrays = [np.asarray(kernel["weights"], dtype=FLOAT_DTYPES[dtype]) for kernel in kernels]
+    shapes = {array.shape for array in arrays}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"filters.kernels must all be 2-D and of one shape, got {shapes}")
+    return np.stack(arrays)
+
+
+def error_rows(
+    numpy_out: dict[str, np.ndarray], torch_out: dict[str, np.ndarray]
+) -> list[dict[str, object]]:
+    """Per output, example and filter: Euclidean distance and max absolute error."""
+    rows: list[dict[str, object]] = []
+    for output, key in (("conv", "conv"), ("conv_pool", "pooled")):
+        a, b = numpy_out[key], torch_out[key]
+        if a.shape != b.shape:
+            raise ValueError(f"{key} shapes differ: NumPy {a.shape}, PyTorch {b.shape}")
+        difference = a.astype(np.float64) - b.astype(np.float64)
+        for example in range(a.shape[0]):
+            for filt in range(a.shape[1]):
+                d = difference[example, filt]
+                rows.append(
+                    {
+                        "output": output,
+                        "example": example,
+                        "filter": filt,
+                        "euclidean_distance": float(np.sqrt(np.sum(d * d))),
+                        "max_abs_error": float(np.max(np.abs(d))),
+                    }
+                )
+    return rows
+
+
+ERROR_COLUMNS = ["output", "example", "filter", "euclidean_distance", "max_abs_error"]
+IMPLEMENTATIONS = {"numpy": conv_pool_numpy, "torch": conv_pool_torch}
+
+
+def apply_filters_to_test_images(
+    x_test: np.ndarray, filters_config: dict, implementation: str
+) -> dict[str, np.ndarray]:
+    """Run one implementation on the configured examples and kernels (config `filters`)."""
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be numpy or torch, got {implementation!r}")
+    dtype = filters_config["dtype"]
+    images = example_images(x_test, list(filters_config["examples"]), dtype)
+    kernels = kernel_stack(list(filters_config["kernels"]), dtype)
+    outputs = IMPLEMENTATIONS[implementation](images, kernels, int(filters_config["pool"]))
+    return {
+        **outputs,
+        "images": images,
+        "kernels": kernels,
+        "examples": np.asarray(filters_config["examples"]),
+        "kernel_names": np.asarray([kernel["name"] for kernel in filters_config["kernels"]]),
+    }
+
+
+def save_filter_outputs(outputs: dict[str, np.ndarray], path: str) -> None:
+    from fashion_mnist_study.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **outputs)
+
+
+def load_filter_outputs(path: str) -> dict[str, np.ndarray]:
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}

@@ -1,0 +1,17 @@
+"""What the machine offers, found without importing torch (the Snakefile calls this)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+
+
+def visible_gpu_count() -> int:
+    """NVIDIA GPUs this process may use: CUDA_VISIBLE_DEVICES if set, else the driver's list."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        entries = [entry for entry in visible.split(",") if entry.strip()]
+        return 0 if not entries or entries[0].strip() == "-1" else len(entries)
+    return len(list(NVIDIA_GPUS.iterdir())) if NVIDIA_GPUS.is_dir() else 0

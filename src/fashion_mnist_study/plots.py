@@ -1,0 +1,116 @@
+"""The study's figures, in one consistent style (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fashion_mnist_study.atomic import atomic_path  # noqa: E402
+from fashion_mnist_study.summary import Curves  # noqa: E402
+
+COLORS = {"cnn": "tab:blue", "cnn_regularized": "tab:green", "mlp": "tab:orange"}
+LABELS = {"cnn": "CNN", "cnn_regularized": "CNN + dropout/weight decay", "mlp": "MLP"}
+
+
+def _save(fig: plt.Figure, path: str | os.PathLike[str], dpi: int) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def _band(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, label: str, color: str,
+          linestyle: str = "-") -> None:
+    """Mean over seeds as a line; with several seeds, a band of +- one standard deviation."""
+    mean = values.mean(axis=0)
+    suffix = f" (mean of {values.shape[0]} seeds)" if values.shape[0] > 1 else ""
+    ax.plot(epochs, mean, color=color, linestyle=linestyle, label=label + suffix)
+    if values.shape[0] > 1:
+        std = values.std(axis=0, ddof=1)
+        ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+
+
+def _epoch_axis(ax: plt.Axes, epochs: np.ndarray) -> None:
+    ax.set_xlabel("epoch")
+    ax.set_xlim(epochs[0], epochs[-1]) if len(epochs) > 1 else None
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+
+
+def plot_filters(numpy_out: dict, torch_out: dict, path: str, style: dict) -> None:
+    """Per example (rows): input, then per filter conv and pooled output, NumPy and PyTorch."""
+    images, names = numpy_out["images"], [str(n) for n in numpy_out["kernel_names"]]
+    n_examples, n_filters = numpy_out["conv"].shape[:2]
+    columns = 1 + 4 * n_filters
+    fig, axes = plt.subplots(
+        n_examples, columns, figsize=(1.25 * columns, 1.45 * n_examples), squeeze=False
+    )
+    for row in range(n_examples):
+        panels = [(images[row], f"test #{int(numpy_out['examples'][row])}")]
+        for f, name in enumerate(names):
+            panels += [
+                (numpy_out["conv"][row, f], f"{name}\nconv NumPy"),
+                (torch_out["conv"][row, f], f"{name}\nconv PyTorch"),
+                (numpy_out["pooled"][row, f], f"{name}\npool NumPy"),
+                (torch_out["pooled"][row, f], f"{name}\npool PyTorch"),
+            ]
+        for ax, (image, title) in zip(axes[row], panels, strict=True):
+            ax.imshow(image, cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(title, fontsize=7)
+    fig.suptitle("Shallow convolution (3x3 filters) and 2x2 average pooling: NumPy vs PyTorch")
+    _save(fig, path, style["dpi"])
+
+
+def plot_curves(model: str, curves: Curves, path: str, style: dict) -> None:
+    """Training and validation accuracy (left) and loss (right) per epoch."""
+    fig, (acc_ax, loss_ax) = plt.subplots(
+        1, 2, figsize=(2 * style["panel_width"], style["panel_height"])
+    )
+    for ax, train, val, name in (
+        (acc_ax, curves.train_acc, curves.val_acc, "accuracy"),
+        (loss_ax, curves.train_loss, curves.val_loss, "cross-entropy loss"),
+    ):
+        _band(ax, curves.epochs, train, "training", "tab:blue")
+        _band(ax, curves.epochs, val, "validation", "tab:red")
+        ax.set_ylabel(name)
+        _epoch_axis(ax, curves.epochs)
+        ax.legend()
+    fig.suptitle(f"{LABELS.get(model, model)}: training and validation per epoch")
+    fig.tight_layout()
+    _save(fig, path, style["dpi"])
+
+
+def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
+    """Train-validation accuracy gap per epoch, with and without regularization."""
+    fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
+    for model, model_curves in curves.items():
+        _band(ax, model_curves.epochs, 100 * model_curves.gap, LABELS.get(model, model),
+              COLORS.get(model, "black"))
+    ax.axhline(0, color="gray", linewidth=0.8)
+    ax.set_ylabel("training - validation accuracy (points)")
+    ax.set_title("Overfitting: accuracy gap per epoch")
+    _epoch_axis(ax, next(iter(curves.values())).epochs)
+    ax.legend()
+    _save(fig, path, style["dpi"])
+
+
+def plot_validation_accuracy(
+    curves: dict[str, Curves], path: str, style: dict, title: str
+) -> None:
+    """Validation accuracy of several models over the epochs."""
+    fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
+    for model, model_curves in curves.items():
+        _band(ax, model_curves.epochs, 100 * model_curves.val_acc, LABELS.get(model, model),
+              COLORS.get(model, "black"))
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title(title)
+    _epoch_axis(ax, next(iter(curves.values())).epochs)
+    ax.legend()
+    _save(fig, path, style["dpi"])

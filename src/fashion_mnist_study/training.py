@@ -1,0 +1,258 @@
+"""Train one model on tensors held in memory (on the GPU when there is one), resumably."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from fashion_mnist_study.atomic import atomic_path, write_text
+from fashion_mnist_study.models import build_model, count_parameters
+
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+EVAL_BATCH_SIZE = 2048
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One model's training settings, as in `models.<name>` of config/config.yaml."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.epochs < 1:
+            problems.append(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be at least 1, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            problems.append(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @classmethod
+    def from_model_config(cls, model_config: dict) -> TrainConfig:
+        return cls(
+            epochs=int(model_config["epochs"]),
+            batch_size=int(model_config["batch_size"]),
+            learning_rate=float(model_config["learning_rate"]),
+            weight_decay=float(model_config.get("weight_decay", 0.0)),
+        )
+
+
+def resolve_device(setting: str) -> torch.device:
+    """`auto` picks CUDA when a GPU is visible; `cuda` without one is an error."""
+    if setting not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"training.device must be auto, cpu or cuda, got {setting!r}")
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "training.device is 'cuda' but PyTorch sees no GPU "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}); "
+            "set training.device to auto or cpu"
+        )
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def configure_threads(threads: int) -> int:
+    """Use the threads Snakemake granted, but no more than the CPUs this process may run on:
+    threads beyond those only oversubscribe the cores (e.g. `--cores 4` on a 2-core machine)."""
+    usable = max(1, min(threads, len(os.sched_getaffinity(0))))
+    torch.set_num_threads(usable)
+    return usable
+
+
+def configure_determinism(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+
+
+def as_tensors(
+    images: np.ndarray, labels: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (N, 28, 28) images -> float32 (N, 1, 28, 28) in [0, 1] on `device`, once."""
+    x = torch.from_numpy(images).to(device).unsqueeze(1).float().div_(255)
+    y = torch.from_numpy(labels.astype(np.int64)).to(device)
+    return x, y
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split, in large batches."""
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for start in range(0, len(x), EVAL_BATCH_SIZE):
+        logits = model(x[start : start + EVAL_BATCH_SIZE])
+        target = y[start : start + EVAL_BATCH_SIZE]
+        loss_sum += F.cross_entropy(logits, target, reduction="sum")
+        correct += (logits.argmax(1) == target).sum()
+    return loss_sum.item() / len(x), correct.item() / len(x)
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The shuffle of an epoch depends on (seed, epoch) alone, so a resumed run reshuffles alike."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def fingerprint(model_name: str, model_config: dict, seed: int, device: str, splits: dict) -> str:
+    """What a checkpoint must match to be resumed: the config, the seed, the device, the data."""
+    digest = hashlib.sha256(
+        json.dumps([model_name, model_config, seed, device], sort_keys=True).encode()
+    )
+    for key in sorted(splits):
+        digest.update(key.encode() + splits[key].tobytes())
+    return digest.hexdigest()
+
+
+def write_metrics(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def append_metrics(path: Path, row: dict) -> None:
+    with open(path, "a", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=METRIC_COLUMNS).writerow(row)
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def train_model(
+    model_name: str,
+    model_config: dict,
+    splits: dict[str, np.ndarray],
+    seed: int,
+    device_setting: str,
+    metrics_csv: str | os.PathLike[str],
+    test_json: str | os.PathLike[str],
+    weights_path: str | os.PathLike[str],
+    checkpoint_path: str | os.PathLike[str],
+    threads: int = 1,
+    progress: bool = True,
+) -> dict:
+    """Train, validate every epoch, test once; resume from `checkpoint_path` if it matches."""
+    settings = TrainConfig.from_model_config(model_config)
+    device = resolve_device(device_setting)
+    threads = configure_threads(threads)
+    configure_determinism(device)
+    metrics_csv, checkpoint_path = Path(metrics_csv), Path(checkpoint_path)
+
+    torch.manual_seed(seed)
+    model = build_model(model_name, model_config).to(device)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    x_train, y_train = as_tensors(splits["x_train"], splits["y_train"], device)
+    x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
+    key = fingerprint(model_name, model_config, seed, device.type, splits)
+
+    rows: list[dict] = []
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        if state["fingerprint"] == key:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["rng_cpu"])
+            if device.type == "cuda":
+                torch.cuda.set_rng_state(state["rng_cuda"])
+            rows = state["rows"]
+            print(f"resuming after epoch {len(rows)} from {checkpoint_path}", file=sys.stderr)
+    metrics_csv.parent.mkdir(parents=True, exist_ok=True)
+    write_metrics(metrics_csv, rows)
+
+    n, batch_size = len(x_train), settings.batch_size
+    started = time.perf_counter()
+    for epoch in range(len(rows) + 1, settings.epochs + 1):
+        epoch_start = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=epoch_generator(seed, epoch)).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        batches = range(0, n, batch_size)
+        for start in tqdm(batches, desc=f"{model_name} epoch {epoch}", disable=not progress,
+                          file=sys.stderr, mininterval=5):
+            index = order[start : start + batch_size]
+            inputs, targets = x_train[index], y_train[index]
+            logits = model(inputs)
+            loss = F.cross_entropy(logits, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(index)
+            correct += (logits.argmax(1) == targets).sum()
+        val_loss, val_acc = evaluate(model, x_val, y_val)
+        row = {
+            "epoch": epoch,
+            "train_loss": loss_sum.item() / n,
+            "train_acc": correct.item() / n,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "seconds": round(time.perf_counter() - epoch_start, 3),
+        }
+        rows.append(row)
+        append_metrics(metrics_csv, row)
+        save_checkpoint(
+            checkpoint_path,
+            {
+                "fingerprint": key,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+                "rows": rows,
+            },
+        )
+        print(f"{model_name} seed {seed} epoch {epoch}: {row}", file=sys.stderr)
+
+    x_test, y_test = as_tensors(splits["x_test"], splits["y_test"], device)
+    test_loss, test_acc = evaluate(model, x_test, y_test)
+    result = {
+        "model": model_name,
+        "seed": seed,
+        "test_loss": test_loss,
+        "test_acc": test_acc,
+        "n_test": len(x_test),
+        "params": count_parameters(model),
+        "epochs": settings.epochs,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "threads": threads,
+        "seconds": round(sum(r["seconds"] for r in rows), 3),
+        "seconds_this_run": round(time.perf_counter() - started, 3),
+    }
+    with atomic_path(weights_path) as tmp:
+        torch.save(
+            {
+                "model": model_name,
+                "config": model_config,
+                "train": asdict(settings),
+                "seed": seed,
+                "state_dict": model.state_dict(),
+            },
+            tmp,
+        )
+    write_text(test_json, json.dumps(result, indent=2) + "\n")
+    checkpoint_path.unlink(missing_ok=True)
+    return result

@@ -1,0 +1,50 @@
+rule apply_filters:
+    input:
+        splits=SPLITS,
+        code=package_modules("filters", "data", "atomic"),
+    output:
+        "results/filters/{impl}.npz",
+    log:
+        "logs/apply_filters/{impl}.log",
+    params:
+        filters=config["filters"],
+    script:
+        "../scripts/apply_filters.py"
+
+
+rule filter_errors:
+    input:
+        numpy="results/filters/numpy.npz",
+        torch="results/filters/torch.npz",
+        code=package_modules("filters", "atomic"),
+    output:
+        report(
+            "results/tables/filter_errors.csv",
+            caption="../report/filter_errors.rst",
+            category="1 Shallow convolution",
+        ),
+    log:
+        "logs/filter_errors/filter_errors.log",
+    script:
+        "../scripts/filter_errors.py"
+
+
+rule plot_filters:
+    input:
+        splits=SPLITS,
+        numpy="results/filters/numpy.npz",
+        torch="results/filters/torch.npz",
+        code=package_modules("plots", "atomic"),
+    output:
+        report(
+            "results/plots/filters.png",
+            caption="../report/filters.rst",
+            category="1 Shallow convolution",
+        ),
+    log:
+        "logs/plot_filters/plot_filters.log",
+    params:
+        filters=config["filters"],
+        plots=config["plots"],
+    script:
+        "../scripts/plot_filters.py"

@@ -1,0 +1,55 @@
+rule train:
+    input:
+        splits=SPLITS,
+        code=package_modules("training", "models", "data", "atomic"),
+    output:
+        metrics="results/metrics/{model}/seed{seed}.csv",
+        test="results/metrics/{model}/seed{seed}.json",
+        weights="results/models/{model}/seed{seed}.pt",
+    log:
+        "logs/train/{model}/seed{seed}.log",
+    params:
+        model=get_model_config,
+        device=config["training"]["device"],
+        # Per-epoch state lives outside the outputs, which Snakemake deletes before a rerun,
+        # so a killed job resumes from its last finished epoch.
+        checkpoint=lambda wc: f"results/checkpoints/{wc.model}/seed{wc.seed}.ckpt",
+    # All granted cores: one training saturates a machine's CPUs on its own.
+    threads: workflow.cores
+    resources:
+        gpu=1 if uses_gpu() else 0,
+    script:
+        "../scripts/train.py"
+
+
+rule param_table:
+    input:
+        code=package_modules("models", "atomic"),
+    output:
+        report(
+            "results/tables/params.csv",
+            caption="../report/params.rst",
+            category="2 CNN",
+        ),
+    log:
+        "logs/param_table/param_table.log",
+    params:
+        architectures=get_architectures(),
+    script:
+        "../scripts/param_table.py"
+
+
+rule test_accuracy:
+    input:
+        results=expand("results/metrics/{model}/seed{seed}.json", model=MODELS, seed=SEEDS),
+        code=package_modules("summary", "atomic"),
+    output:
+        report(
+            "results/tables/test_accuracy.csv",
+            caption="../report/test_accuracy.rst",
+            category="4 Summary",
+        ),
+    log:
+        "logs/test_accuracy/test_accuracy.log",
+    script:
+        "../scripts/test_accuracy.py"

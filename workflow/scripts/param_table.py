@@ -1,0 +1,11 @@
+from fashion_mnist_study.atomic import write_csv
+from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.models import PARAM_COLUMNS, build_model, parameter_rows
+
+log_to(snakemake.log[0])
+rows = [
+    row
+    for name, architecture in snakemake.params.architectures.items()
+    for row in parameter_rows(name, build_model(name, dict(architecture)))
+]
+write_csv(snakemake.output[0], rows, PARAM_COLUMNS)

@@ -1,0 +1,17 @@
+from pathlib import Path
+
+from fashion_mnist_study.data import make_splits, read_idx, save_splits
+from fashion_mnist_study.joblog import log_to
+
+log_to(snakemake.log[0])
+raw = {Path(path).name.removesuffix(".gz"): read_idx(path) for path in snakemake.input.raw}
+splits = make_splits(
+    raw["train-images-idx3-ubyte"],
+    raw["train-labels-idx1-ubyte"],
+    raw["t10k-images-idx3-ubyte"],
+    raw["t10k-labels-idx1-ubyte"],
+    val_size=snakemake.params.val_size,
+    split_seed=snakemake.params.split_seed,
+    subset=snakemake.params.subset,
+)
+save_splits(splits, snakemake.output[0])
