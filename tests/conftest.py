@@ -1,0 +1,87 @@
+"""Shared fixtures: temporary copies of the workflow and a finished smoke run to reuse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles", "src")
+
+needs_debian_data = pytest.mark.skipif(
+    not DEBIAN_DATA.is_dir(),
+    reason="needs Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)",
+)
+
+
+def copy_workflow(destination: Path) -> Path:
+    """A fresh copy of the workflow (code and config, no results) in `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake in `workdir` with this interpreter; output captured as text."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir, capture_output=True, text=True, env=env,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
+        )
+    return result
+
+
+def planned_jobs(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> dict[str, int]:
+    """Rule name -> job count that a dry run plans (`all` left out; empty when up to date)."""
+    result = snakemake(workdir, *targets, "--dry-run", "--quiet", "rules", *extra)
+    lines = result.stdout.splitlines()
+    if not any(line.startswith("Job stats:") for line in lines):
+        assert "Nothing to be done" in result.stdout, result.stdout[-3000:]
+        return {}
+    start = next(i for i, line in enumerate(lines) if line.startswith("Job stats:"))
+    jobs: dict[str, int] = {}
+    for line in lines[start + 3 :]:
+        name, count = line.split()
+        if name == "total":
+            break
+        if name != "all":
+            jobs[name] = int(count)
+    return jobs
+
+
+SMOKE = ("--configfile", "config/smoke.yaml")
+
+
+@pytest.fixture(scope="session")
+def finished_smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One complete run of the workflow on config/smoke.yaml, real data, shared by tests."""
+    if not DEBIAN_DATA.is_dir():
+        pytest.skip("needs Debian's dataset-fashion-mnist package")
+    workdir = copy_workflow(tmp_path_factory.mktemp("smoke") / "workflow")
+    snakemake(workdir, "all", "--cores", "2", *SMOKE)
+    return workdir
+
+
+@pytest.fixture
+def smoke_run_copy(finished_smoke_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the finished smoke run (results and Snakemake metadata included)."""
+    destination = tmp_path / "workflow"
+    shutil.copytree(finished_smoke_run, destination, symlinks=True)
+    return destination
