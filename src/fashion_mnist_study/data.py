@@ -59,7 +59,7 @@ def make_splits(
             keep = subset[name]
             if keep > available:
                 raise ValueError(
-                    f"data.subset.{name} = {keep} but the {name} split holds only {available} images"
+                    f"data.subset.{name} = {keep}, but the {name} split holds {available} images"
                 )
             splits[f"x_{name}"] = splits[f"x_{name}"][:keep]
             splits[f"y_{name}"] = splits[f"y_{name}"][:keep]

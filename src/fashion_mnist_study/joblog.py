@@ -7,7 +7,8 @@ import sys
 
 
 def log_to(path: str) -> None:
-    handle = open(path, "w", buffering=1)  # line-buffered so `tail -f` shows progress
+    # Stays open for the whole job; line-buffered so `tail -f` shows progress.
+    handle = open(path, "w", buffering=1)  # noqa: SIM115
     sys.stderr = handle
     logging.basicConfig(
         stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"

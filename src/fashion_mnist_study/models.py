@@ -90,6 +90,12 @@ def parameter_rows(name: str, model: nn.Module) -> list[dict[str, object]]:
             }
         )
     rows.append(
-        {"model": name, "layer": "total", "type": "", "shape": "", "params": count_parameters(model)}
+        {
+            "model": name,
+            "layer": "total",
+            "type": "",
+            "shape": "",
+            "params": count_parameters(model),
+        }
     )
     return rows

@@ -23,8 +23,14 @@ def _save(fig: plt.Figure, path: str | os.PathLike[str], dpi: int) -> None:
     plt.close(fig)
 
 
-def _band(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, label: str, color: str,
-          linestyle: str = "-") -> None:
+def _band(
+    ax: plt.Axes,
+    epochs: np.ndarray,
+    values: np.ndarray,
+    label: str,
+    color: str,
+    linestyle: str = "-",
+) -> None:
     """Mean over seeds as a line; with several seeds, a band of +- one standard deviation."""
     mean = values.mean(axis=0)
     suffix = f" (mean of {values.shape[0]} seeds)" if values.shape[0] > 1 else ""
@@ -36,7 +42,8 @@ def _band(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, label: str, colo
 
 def _epoch_axis(ax: plt.Axes, epochs: np.ndarray) -> None:
     ax.set_xlabel("epoch")
-    ax.set_xlim(epochs[0], epochs[-1]) if len(epochs) > 1 else None
+    if len(epochs) > 1:
+        ax.set_xlim(epochs[0], epochs[-1])
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
 
@@ -50,7 +57,7 @@ def plot_filters(numpy_out: dict, torch_out: dict, path: str, style: dict) -> No
         n_examples, columns, figsize=(1.25 * columns, 1.45 * n_examples), squeeze=False
     )
     for row in range(n_examples):
-        panels = [(images[row], f"test #{int(numpy_out['examples'][row])}")]
+        panels = [(images[row], "input")]
         for f, name in enumerate(names):
             panels += [
                 (numpy_out["conv"][row, f], f"{name}\nconv NumPy"),
@@ -64,6 +71,7 @@ def plot_filters(numpy_out: dict, torch_out: dict, path: str, style: dict) -> No
             ax.set_yticks([])
             if row == 0:
                 ax.set_title(title, fontsize=7)
+        axes[row][0].set_ylabel(f"test #{int(numpy_out['examples'][row])}", fontsize=8)
     fig.suptitle("Shallow convolution (3x3 filters) and 2x2 average pooling: NumPy vs PyTorch")
     _save(fig, path, style["dpi"])
 
@@ -91,8 +99,13 @@ def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
     """Train-validation accuracy gap per epoch, with and without regularization."""
     fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
     for model, model_curves in curves.items():
-        _band(ax, model_curves.epochs, 100 * model_curves.gap, LABELS.get(model, model),
-              COLORS.get(model, "black"))
+        _band(
+            ax,
+            model_curves.epochs,
+            100 * model_curves.gap,
+            LABELS.get(model, model),
+            COLORS.get(model, "black"),
+        )
     ax.axhline(0, color="gray", linewidth=0.8)
     ax.set_ylabel("training - validation accuracy (points)")
     ax.set_title("Overfitting: accuracy gap per epoch")
@@ -101,14 +114,17 @@ def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
     _save(fig, path, style["dpi"])
 
 
-def plot_validation_accuracy(
-    curves: dict[str, Curves], path: str, style: dict, title: str
-) -> None:
+def plot_validation_accuracy(curves: dict[str, Curves], path: str, style: dict, title: str) -> None:
     """Validation accuracy of several models over the epochs."""
     fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
     for model, model_curves in curves.items():
-        _band(ax, model_curves.epochs, 100 * model_curves.val_acc, LABELS.get(model, model),
-              COLORS.get(model, "black"))
+        _band(
+            ax,
+            model_curves.epochs,
+            100 * model_curves.val_acc,
+            LABELS.get(model, model),
+            COLORS.get(model, "black"),
+        )
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title(title)
     _epoch_axis(ax, next(iter(curves.values())).epochs)

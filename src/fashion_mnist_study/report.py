@@ -112,13 +112,17 @@ class Study:
         return int(self.curves[model].epochs[-1])
 
     def total_params(self, model: str) -> int:
-        return next(int(r["params"]) for r in self.params if r["model"] == model
-                    and r["layer"] == "total")
+        return next(
+            int(r["params"]) for r in self.params if r["model"] == model and r["layer"] == "total"
+        )
 
     def seeds_note(self) -> str:
         n = len(next(iter(self.results.values())))
-        return ("one seed per model" if n == 1 else
-                f"{n} seeds per model; numbers are mean ± sample standard deviation")
+        return (
+            "one seed per model"
+            if n == 1
+            else f"{n} seeds per model; numbers are mean ± sample standard deviation"
+        )
 
 
 def image_for(inputs: ReportInputs, model: str) -> str:
@@ -130,14 +134,20 @@ def build_blocks(study: Study) -> list[Block]:
     errors = study.filter_errors
     blocks: list[Block] = [
         ("h", 1, "Fashion-MNIST study: shallow convolution, CNNs and an MLP"),
-        ("p", f"Reproduced by this workflow ({study.seeds_note()}). The study's own values are "
-              "given in brackets beside each of this run's numbers."),
+        (
+            "p",
+            f"Reproduced by this workflow ({study.seeds_note()}). The study's own values are "
+            "given in brackets beside each of this run's numbers.",
+        ),
         ("h", 2, "1.1 Shallow convolution in NumPy: 3x3 filters and 2x2 average pooling"),
-        ("p", f"{len({r['example'] for r in errors})} test images, "
-              f"{len(inputs.kernel_names)} filters ({', '.join(inputs.kernel_names)}), "
-              f"computed in {inputs.filter_dtype}: valid cross-correlation, then average "
-              "pooling. The figure shows each input and every filter's output, NumPy beside "
-              "PyTorch."),
+        (
+            "p",
+            f"{len({r['example'] for r in errors})} test images, "
+            f"{len(inputs.kernel_names)} filters ({', '.join(inputs.kernel_names)}), "
+            f"computed in {inputs.filter_dtype}: valid cross-correlation, then average "
+            "pooling. The figure shows each input and every filter's output, NumPy beside "
+            "PyTorch.",
+        ),
         ("img", inputs.filters_plot, "Inputs, convolution and pooled outputs, NumPy and PyTorch"),
         ("h", 2, "1.2 The same in PyTorch, and the difference between the two"),
     ]
@@ -145,64 +155,117 @@ def build_blocks(study: Study) -> list[Block]:
         rows = [r for r in errors if r["output"] == output]
         worst = max(rows, key=lambda r: float(r["euclidean_distance"]))
         blocks.append(
-            ("p", f"{label.capitalize()}: the largest Euclidean distance between NumPy and "
-                  f"PyTorch is {float(worst['euclidean_distance']):.3g} (example "
-                  f"{worst['example']}, filter {inputs.kernel_names[int(worst['filter'])]}), "
-                  f"the largest absolute difference of one pixel "
-                  f"{max(float(r['max_abs_error']) for r in rows):.3g} "
-                  "[study: about 1e-6 in float32].")
+            (
+                "p",
+                f"{label.capitalize()}: the largest Euclidean distance between NumPy and "
+                f"PyTorch is {float(worst['euclidean_distance']):.3g} (example "
+                f"{worst['example']}, filter {inputs.kernel_names[int(worst['filter'])]}), "
+                f"the largest absolute difference of one pixel "
+                f"{max(float(r['max_abs_error']) for r in rows):.3g} "
+                "[study: about 1e-6 in float32].",
+            )
         )
     blocks.append(
-        ("table", ["output", "example", "filter", "Euclidean distance", "max abs error"],
-         [[r["output"], r["example"], inputs.kernel_names[int(r["filter"])],
-           f"{float(r['euclidean_distance']):.3g}", f"{float(r['max_abs_error']):.3g}"]
-          for r in errors])
+        (
+            "table",
+            ["output", "example", "filter", "Euclidean distance", "max abs error"],
+            [
+                [
+                    r["output"],
+                    r["example"],
+                    inputs.kernel_names[int(r["filter"])],
+                    f"{float(r['euclidean_distance']):.3g}",
+                    f"{float(r['max_abs_error']):.3g}",
+                ]
+                for r in errors
+            ],
+        )
     )
 
     cnn_rows = [r for r in study.params if r["model"] == "cnn"]
     blocks += [
         ("h", 2, "2.1 CNN with max pooling"),
-        ("p", f"Parameters per layer; total {study.total_params('cnn'):,} "
-              f"[study: {STUDY['cnn_params']:,}]."),
-        ("table", ["layer", "type", "weight shape", "parameters"],
-         [[r["layer"], r["type"], r["shape"], f"{int(r['params']):,}"] for r in cnn_rows]),
+        (
+            "p",
+            f"Parameters per layer; total {study.total_params('cnn'):,} "
+            f"[study: {STUDY['cnn_params']:,}].",
+        ),
+        (
+            "table",
+            ["layer", "type", "weight shape", "parameters"],
+            [[r["layer"], r["type"], r["shape"], f"{int(r['params']):,}"] for r in cnn_rows],
+        ),
         ("img", image_for(inputs, "cnn"), "CNN training and validation curves"),
-        ("p", f"After {study.epochs('cnn')} epochs the CNN reaches "
-              f"{study.final('cnn', 'train_acc').as_pct()} training and "
-              f"{study.final('cnn', 'val_acc').as_pct()} validation accuracy (best validation "
-              f"{study.best_val('cnn').as_pct()}); test accuracy on "
-              f"{study.results['cnn'][0]['n_test']:,} images: "
-              f"{study.test_acc('cnn').as_pct()} [study: {pct(STUDY['cnn_test_acc'])}]."),
+        (
+            "p",
+            f"After {study.epochs('cnn')} epochs the CNN reaches "
+            f"{study.final('cnn', 'train_acc').as_pct()} training and "
+            f"{study.final('cnn', 'val_acc').as_pct()} validation accuracy (best validation "
+            f"{study.best_val('cnn').as_pct()}); test accuracy on "
+            f"{study.results['cnn'][0]['n_test']:,} images: "
+            f"{study.test_acc('cnn').as_pct()} [study: {pct(STUDY['cnn_test_acc'])}].",
+        ),
         ("h", 2, "2.2 CNN with dropout and weight decay against overfitting"),
         ("img", image_for(inputs, "cnn_regularized"), "Regularized CNN curves"),
         ("img", inputs.overfitting, "Training minus validation accuracy per epoch"),
-        ("p", f"Test accuracy of the regularized CNN: {study.test_acc('cnn_regularized').as_pct()}"
-              f" [study: {pct(STUDY['cnn_regularized_test_acc'])}]; plain CNN: "
-              f"{study.test_acc('cnn').as_pct()} [study: {pct(STUDY['cnn_test_acc'])}]. "
-              + versus(study.test_acc("cnn_regularized"), study.test_acc("cnn"),
-                       "The regularized CNN's test accuracy", "the plain CNN's")),
-        ("p", f"Gap between training and validation accuracy in the last epoch: "
-              f"{study.final_gap('cnn').as_points()} without regularization, "
-              f"{study.final_gap('cnn_regularized').as_points()} with it. "
-              + versus(study.final_gap("cnn_regularized"), study.final_gap("cnn"),
-                       "The regularized gap", "the plain one")),
+        (
+            "p",
+            f"Test accuracy of the regularized CNN: {study.test_acc('cnn_regularized').as_pct()}"
+            f" [study: {pct(STUDY['cnn_regularized_test_acc'])}]; plain CNN: "
+            f"{study.test_acc('cnn').as_pct()} [study: {pct(STUDY['cnn_test_acc'])}]. "
+            + versus(
+                study.test_acc("cnn_regularized"),
+                study.test_acc("cnn"),
+                "The regularized CNN's test accuracy",
+                "the plain CNN's",
+            ),
+        ),
+        (
+            "p",
+            f"Gap between training and validation accuracy in the last epoch: "
+            f"{study.final_gap('cnn').as_points()} without regularization, "
+            f"{study.final_gap('cnn_regularized').as_points()} with it. "
+            + versus(
+                study.final_gap("cnn_regularized"),
+                study.final_gap("cnn"),
+                "The regularized gap",
+                "the plain one",
+            ),
+        ),
         ("h", 2, "3 MLP vs CNN"),
-        ("p", f"Parameters: MLP {study.total_params('mlp'):,} [study: {STUDY['mlp_params']:,}], "
-              f"CNN {study.total_params('cnn'):,} [study: {STUDY['cnn_params']:,}]; the MLP has "
-              f"{100 * (study.total_params('mlp') / study.total_params('cnn') - 1):+.2f}% "
-              "as many as the CNN."),
+        (
+            "p",
+            f"Parameters: MLP {study.total_params('mlp'):,} [study: {STUDY['mlp_params']:,}], "
+            f"CNN {study.total_params('cnn'):,} [study: {STUDY['cnn_params']:,}]; the MLP has "
+            f"{100 * (study.total_params('mlp') / study.total_params('cnn') - 1):+.2f}% "
+            "as many as the CNN.",
+        ),
         ("img", inputs.mlp_vs_cnn, "Validation accuracy of the MLP and the CNN"),
-        ("p", f"Test accuracy: MLP {study.test_acc('mlp').as_pct()} "
-              f"[study: {pct(STUDY['mlp_test_acc'])}], CNN {study.test_acc('cnn').as_pct()} "
-              f"[study: {pct(STUDY['mlp_vs_cnn_cnn_test_acc'])}]. "
-              + versus(study.test_acc("cnn"), study.test_acc("mlp"),
-                       "The CNN's test accuracy", "the MLP's")),
+        (
+            "p",
+            f"Test accuracy: MLP {study.test_acc('mlp').as_pct()} "
+            f"[study: {pct(STUDY['mlp_test_acc'])}], CNN {study.test_acc('cnn').as_pct()} "
+            f"[study: {pct(STUDY['mlp_vs_cnn_cnn_test_acc'])}]. "
+            + versus(
+                study.test_acc("cnn"), study.test_acc("mlp"), "The CNN's test accuracy", "the MLP's"
+            ),
+        ),
         ("img", image_for(inputs, "mlp"), "MLP training and validation curves"),
         ("h", 2, "Test accuracy of every model"),
-        ("table", ["model", "seeds", "test accuracy", "parameters", "epochs"],
-         [[r["model"], r["seeds"], Measure(tuple(res["test_acc"] for res in
-           study.results[r["model"]])).as_pct(), f"{int(r['params']):,}", r["epochs"]]
-          for r in read_table(inputs.test_accuracy)]),
+        (
+            "table",
+            ["model", "seeds", "test accuracy", "parameters", "epochs"],
+            [
+                [
+                    r["model"],
+                    r["seeds"],
+                    Measure(tuple(res["test_acc"] for res in study.results[r["model"]])).as_pct(),
+                    f"{int(r['params']):,}",
+                    r["epochs"],
+                ]
+                for r in read_table(inputs.test_accuracy)
+            ],
+        ),
     ]
     return blocks
 
@@ -238,8 +301,10 @@ def to_html(blocks: list[Block]) -> str:
         elif kind == "img":
             data = base64.b64encode(Path(block[1]).read_bytes()).decode()
             alt = html.escape(block[2])
-            body.append(f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
-                        f"<figcaption>{alt}</figcaption></figure>")
+            body.append(
+                f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{alt}</figcaption></figure>"
+            )
         elif kind == "table":
             head = "".join(f"<th>{html.escape(str(c))}</th>" for c in block[1])
             rows = "".join(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -159,6 +160,11 @@ def train_model(
     threads = configure_threads(threads)
     configure_determinism(device)
     metrics_csv, checkpoint_path = Path(metrics_csv), Path(checkpoint_path)
+    print(
+        f"training {model_name} seed {seed} on {device} with {threads} threads "
+        f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
+        file=sys.stderr,
+    )
 
     torch.manual_seed(seed)
     model = build_model(model_name, model_config).to(device)
@@ -192,8 +198,13 @@ def train_model(
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         batches = range(0, n, batch_size)
-        for start in tqdm(batches, desc=f"{model_name} epoch {epoch}", disable=not progress,
-                          file=sys.stderr, mininterval=5):
+        for start in tqdm(
+            batches,
+            desc=f"{model_name} epoch {epoch}",
+            disable=not progress,
+            file=sys.stderr,
+            mininterval=5,
+        ):
             index = order[start : start + batch_size]
             inputs, targets = x_train[index], y_train[index]
             logits = model(inputs)
@@ -255,4 +266,6 @@ def train_model(
         )
     write_text(test_json, json.dumps(result, indent=2) + "\n")
     checkpoint_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # leave no empty checkpoint folders behind
+        checkpoint_path.parent.rmdir()
     return result

@@ -8,15 +8,17 @@ SRC = Path(workflow.basedir, "src")
 # Scripts (also in cluster jobs, which re-read this file) import the package from this
 # checkout, so a copy of the workflow runs its own code.
 sys.path.insert(0, str(SRC))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [str(SRC), os.environ.get("PYTHONPATH")])
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
 )
 
 from fashion_mnist_study.config import ConfigError, validate_config
 from fashion_mnist_study.hardware import visible_gpu_count
 
 try:
-    validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+    validate_config(
+        config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml")
+    )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 

@@ -8,9 +8,11 @@ rule download_fashion_mnist:
         test_labels="resources/fashion_mnist/raw/t10k-labels-idx1-ubyte.gz",
     log:
         "logs/download_fashion_mnist/download.log",
+    cache: "omit-software"
+    conda:
+        "../envs/study.yaml"
     params:
         mirrors=config["data"]["mirrors"],
-    cache: "omit-software"
     script:
         "../scripts/download_fashion_mnist.py"
 
@@ -23,6 +25,8 @@ rule prepare_splits:
         SPLITS,
     log:
         "logs/prepare_splits/prepare_splits.log",
+    conda:
+        "../envs/study.yaml"
     params:
         val_size=config["data"]["val_size"],
         split_seed=config["data"]["split_seed"],

@@ -6,6 +6,8 @@ rule apply_filters:
         "results/filters/{impl}.npz",
     log:
         "logs/apply_filters/{impl}.log",
+    conda:
+        "../envs/study.yaml"
     params:
         filters=config["filters"],
     script:
@@ -25,6 +27,8 @@ rule filter_errors:
         ),
     log:
         "logs/filter_errors/filter_errors.log",
+    conda:
+        "../envs/study.yaml"
     script:
         "../scripts/filter_errors.py"
 
@@ -43,6 +47,8 @@ rule plot_filters:
         ),
     log:
         "logs/plot_filters/plot_filters.log",
+    conda:
+        "../envs/study.yaml"
     params:
         filters=config["filters"],
         plots=config["plots"],

@@ -11,6 +11,8 @@ rule plot_curves:
         ),
     log:
         "logs/plot_curves/{model}.log",
+    conda:
+        "../envs/study.yaml"
     params:
         plots=config["plots"],
     script:
@@ -30,6 +32,8 @@ rule plot_overfitting:
         ),
     log:
         "logs/plot_overfitting/overfitting.log",
+    conda:
+        "../envs/study.yaml"
     params:
         plots=config["plots"],
     script:
@@ -49,6 +53,8 @@ rule plot_mlp_vs_cnn:
         ),
     log:
         "logs/plot_mlp_vs_cnn/mlp_vs_cnn.log",
+    conda:
+        "../envs/study.yaml"
     params:
         plots=config["plots"],
     script:
@@ -61,8 +67,12 @@ rule report:
         filters_plot="results/plots/filters.png",
         params="results/tables/params.csv",
         test_accuracy="results/tables/test_accuracy.csv",
-        metrics=expand("results/metrics/{model}/seed{seed}.csv", model=MODELS, seed=SEEDS),
-        results=expand("results/metrics/{model}/seed{seed}.json", model=MODELS, seed=SEEDS),
+        metrics=expand(
+            "results/metrics/{model}/seed{seed}.csv", model=MODELS, seed=SEEDS
+        ),
+        results=expand(
+            "results/metrics/{model}/seed{seed}.json", model=MODELS, seed=SEEDS
+        ),
         curves=expand("results/plots/{model}_curves.png", model=MODELS),
         overfitting="results/plots/overfitting.png",
         mlp_vs_cnn="results/plots/mlp_vs_cnn.png",
@@ -72,6 +82,8 @@ rule report:
         markdown="results/report/report.md",
     log:
         "logs/report/report.log",
+    conda:
+        "../envs/study.yaml"
     params:
         filters=config["filters"],
         seeds=SEEDS,

@@ -8,16 +8,18 @@ rule train:
         weights="results/models/{model}/seed{seed}.pt",
     log:
         "logs/train/{model}/seed{seed}.log",
+    # All granted cores: one training saturates a machine's CPUs on its own.
+    conda:
+        "../envs/study.yaml"
+    threads: workflow.cores
+    resources:
+        gpu=1 if uses_gpu() else 0,
     params:
         model=get_model_config,
         device=config["training"]["device"],
         # Per-epoch state lives outside the outputs, which Snakemake deletes before a rerun,
         # so a killed job resumes from its last finished epoch.
         checkpoint=lambda wc: f"results/checkpoints/{wc.model}/seed{wc.seed}.ckpt",
-    # All granted cores: one training saturates a machine's CPUs on its own.
-    threads: workflow.cores
-    resources:
-        gpu=1 if uses_gpu() else 0,
     script:
         "../scripts/train.py"
 
@@ -33,6 +35,8 @@ rule param_table:
         ),
     log:
         "logs/param_table/param_table.log",
+    conda:
+        "../envs/study.yaml"
     params:
         architectures=get_architectures(),
     script:
@@ -41,7 +45,9 @@ rule param_table:
 
 rule test_accuracy:
     input:
-        results=expand("results/metrics/{model}/seed{seed}.json", model=MODELS, seed=SEEDS),
+        results=expand(
+            "results/metrics/{model}/seed{seed}.json", model=MODELS, seed=SEEDS
+        ),
         code=package_modules("summary", "atomic"),
     output:
         report(
@@ -51,5 +57,7 @@ rule test_accuracy:
         ),
     log:
         "logs/test_accuracy/test_accuracy.log",
+    conda:
+        "../envs/study.yaml"
     script:
         "../scripts/test_accuracy.py"
