@@ -35,6 +35,11 @@ def semantic_problems(config: dict) -> list[str]:
     subset = config["data"].get("subset")
     if subset and subset["train"] + subset["val"] > 60_000:
         problems.append("data.subset: train + val exceed the 60,000 training images")
+    if subset and subset["train"] > 60_000 - config["data"]["val_size"]:
+        problems.append(
+            f"data.subset.train: {subset['train']} is more than the "
+            f"{60_000 - config['data']['val_size']} training images left after data.val_size"
+        )
     if subset and subset["val"] > config["data"]["val_size"]:
         problems.append(
             f"data.subset.val: {subset['val']} is more than data.val_size "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import logging
 import urllib.error
 import urllib.request
@@ -90,7 +91,7 @@ def fetch_verified(expected: IdxFile, mirrors: list[str], destination: Path) -> 
             with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
                 payload = response.read()
             verify_gz(payload, expected)
-        except (urllib.error.URLError, OSError, ValueError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
             reason = getattr(error, "reason", None) or error
             log.warning("mirror %s failed for %s: %s", url, expected.name, reason)
             failures.append(f"  {url}: {reason}")

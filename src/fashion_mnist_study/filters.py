@@ -98,8 +98,9 @@ def kernel_stack(kernels: list[dict], dtype: str) -> np.ndarray:
 def error_rows(
     numpy_out: dict[str, np.ndarray], torch_out: dict[str, np.ndarray]
 ) -> list[dict[str, object]]:
-    """Per output, example and filter: Euclidean distance and max absolute error."""
+    """Per output, example (its test-set index) and filter: Euclidean distance, max abs error."""
     rows: list[dict[str, object]] = []
+    test_indices = numpy_out.get("examples", np.arange(numpy_out["conv"].shape[0]))
     for output, key in (("conv", "conv"), ("conv_pool", "pooled")):
         a, b = numpy_out[key], torch_out[key]
         if a.shape != b.shape:
@@ -111,7 +112,7 @@ def error_rows(
                 rows.append(
                     {
                         "output": output,
-                        "example": example,
+                        "example": int(test_indices[example]),
                         "filter": filt,
                         "euclidean_distance": float(np.sqrt(np.sum(d * d))),
                         "max_abs_error": float(np.max(np.abs(d))),
@@ -139,6 +140,7 @@ def apply_filters_to_test_images(
         "images": images,
         "kernels": kernels,
         "examples": np.asarray(filters_config["examples"]),
+        "pool": np.asarray(int(filters_config["pool"])),
         "kernel_names": np.asarray([kernel["name"] for kernel in filters_config["kernels"]]),
     }
 

@@ -72,7 +72,10 @@ def plot_filters(numpy_out: dict, torch_out: dict, path: str, style: dict) -> No
             if row == 0:
                 ax.set_title(title, fontsize=7)
         axes[row][0].set_ylabel(f"test #{int(numpy_out['examples'][row])}", fontsize=8)
-    fig.suptitle("Shallow convolution (3x3 filters) and 2x2 average pooling: NumPy vs PyTorch")
+    pool = int(numpy_out["pool"])
+    fig.suptitle(
+        f"Shallow convolution (3x3 filters) and {pool}x{pool} average pooling: NumPy vs PyTorch"
+    )
     _save(fig, path, style["dpi"])
 
 

@@ -32,10 +32,17 @@ class ReportInputs:
     mlp_vs_cnn: str
     kernel_names: list[str]
     filter_dtype: str
+    pool: int
 
 
 def pct(fraction: float) -> str:
     return f"{100 * fraction:.2f}%"
+
+
+def relative_size(a: int, b: int) -> str:
+    """'0.04% more' / '1.20% fewer': a relative to b."""
+    change = 100 * (a / b - 1)
+    return f"{abs(change):.2f}% {'more' if change >= 0 else 'fewer'}"
 
 
 def model_of(path: str) -> str:
@@ -139,7 +146,12 @@ def build_blocks(study: Study) -> list[Block]:
             f"Reproduced by this workflow ({study.seeds_note()}). The study's own values are "
             "given in brackets beside each of this run's numbers.",
         ),
-        ("h", 2, "1.1 Shallow convolution in NumPy: 3x3 filters and 2x2 average pooling"),
+        (
+            "h",
+            2,
+            f"1.1 Shallow convolution in NumPy: 3x3 filters and {inputs.pool}x{inputs.pool} "
+            "average pooling",
+        ),
         (
             "p",
             f"{len({r['example'] for r in errors})} test images, "
@@ -158,11 +170,11 @@ def build_blocks(study: Study) -> list[Block]:
             (
                 "p",
                 f"{label.capitalize()}: the largest Euclidean distance between NumPy and "
-                f"PyTorch is {float(worst['euclidean_distance']):.3g} (example "
+                f"PyTorch is {float(worst['euclidean_distance']):.3g} (test image "
                 f"{worst['example']}, filter {inputs.kernel_names[int(worst['filter'])]}), "
                 f"the largest absolute difference of one pixel "
-                f"{max(float(r['max_abs_error']) for r in rows):.3g} "
-                "[study: about 1e-6 in float32].",
+                f"{max(float(r['max_abs_error']) for r in rows):.3g}"
+                + (" [study: about 1e-6 in float32]." if inputs.filter_dtype == "float32" else "."),
             )
         )
     blocks.append(
@@ -237,8 +249,8 @@ def build_blocks(study: Study) -> list[Block]:
             "p",
             f"Parameters: MLP {study.total_params('mlp'):,} [study: {STUDY['mlp_params']:,}], "
             f"CNN {study.total_params('cnn'):,} [study: {STUDY['cnn_params']:,}]; the MLP has "
-            f"{100 * (study.total_params('mlp') / study.total_params('cnn') - 1):+.2f}% "
-            "as many as the CNN.",
+            + relative_size(study.total_params("mlp"), study.total_params("cnn"))
+            + " parameters than the CNN.",
         ),
         ("img", inputs.mlp_vs_cnn, "Validation accuracy of the MLP and the CNN"),
         (

@@ -87,7 +87,7 @@ def spread(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def test_accuracy_rows(results: list[dict]) -> list[dict]:
+def accuracy_summary_rows(results: list[dict]) -> list[dict]:
     by_model: dict[str, list[dict]] = {}
     for result in results:
         by_model.setdefault(result["model"], []).append(result)

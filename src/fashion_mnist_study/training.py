@@ -224,7 +224,6 @@ def train_model(
             "seconds": round(time.perf_counter() - epoch_start, 3),
         }
         rows.append(row)
-        append_metrics(metrics_csv, row)
         save_checkpoint(
             checkpoint_path,
             {
@@ -236,6 +235,7 @@ def train_model(
                 "rows": rows,
             },
         )
+        append_metrics(metrics_csv, row)  # after the checkpoint: a logged epoch is resumable
         print(f"{model_name} seed {seed} epoch {epoch}: {row}", file=sys.stderr)
 
     x_test, y_test = as_tensors(splits["x_test"], splits["y_test"], device)

@@ -39,7 +39,8 @@ wildcard_constraints:
 
 def package_modules(*names):
     """Source files of the package modules a rule runs, so editing one reruns that rule."""
-    return [str(SRC / PACKAGE / f"{name}.py") for name in names]
+    # Relative paths: a moved or copied workflow keeps its recorded inputs, hence its results.
+    return [os.path.relpath(SRC / PACKAGE / f"{name}.py") for name in names]
 
 
 def get_model_config(wildcards):

@@ -15,6 +15,7 @@ write_report(
         mlp_vs_cnn=snakemake.input.mlp_vs_cnn,
         kernel_names=[kernel["name"] for kernel in snakemake.params.filters["kernels"]],
         filter_dtype=snakemake.params.filters["dtype"],
+        pool=snakemake.params.filters["pool"],
     ),
     html_path=snakemake.output.html,
     markdown_path=snakemake.output.markdown,

@@ -1,0 +1,200 @@
+"""Config validation: the shipped configs pass; each mistake is named by its key path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, copy_workflow, snakemake
+
+from fashion_mnist_study.config import ConfigError, validate_config
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def merged(base: dict, override: dict) -> dict:
+    """`override` on top of `base`, dicts merged key by key (as Snakemake merges --configfile)."""
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+CONFIG = load("config.yaml")
+SMOKE = merged(CONFIG, load("smoke.yaml"))
+
+
+def edited(path: str, value, base: dict = CONFIG) -> dict:
+    """A copy of `base` with the dotted key `path` set to `value` (or removed if value is ...)."""
+    config = copy.deepcopy(base)
+    *parents, last = path.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    if value is ...:
+        del node[last]
+    else:
+        node[last] = value
+    return config
+
+
+def problems(config: dict) -> str:
+    with pytest.raises(ConfigError) as raised:
+        validate_config(config, SCHEMA)
+    return str(raised.value)
+
+
+def test_shipped_config_is_valid() -> None:
+    validate_config(CONFIG, SCHEMA)
+
+
+def test_smoke_config_merged_over_the_shipped_one_is_valid() -> None:
+    assert SMOKE["data"]["mirrors"] == CONFIG["data"]["mirrors"]  # kept from config.yaml
+    assert SMOKE["data"]["subset"] == {"train": 2000, "val": 500, "test": 1000}
+    assert SMOKE["plots"]["panel_width"] == CONFIG["plots"]["panel_width"]
+    validate_config(SMOKE, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("models.cnn.epochs", "thirty", "models.cnn.epochs: 'thirty' is not of type 'integer'"),
+        ("models.mlp.hidden_sizes", 128, "models.mlp.hidden_sizes: 128 is not of type 'array'"),
+        ("models.cnn.batch_size", 64.5, "models.cnn.batch_size"),
+        ("training.seeds", [0, "one"], "training.seeds.1"),
+        ("data.mirrors", "/usr/share/datasets/fashion-mnist", "data.mirrors"),
+        ("filters.dtype", "float16", "filters.dtype"),
+    ],
+    ids=["epochs-str", "hidden-int", "batch-float", "seed-str", "mirrors-str", "dtype"],
+)
+def test_wrong_type_is_named_by_key_path(key, value, named) -> None:
+    assert named in problems(edited(key, value))
+
+
+def test_unknown_top_level_key_is_named() -> None:
+    message = problems({**CONFIG, "extra_setting": 1})
+    assert "<top level>" in message
+    assert "'extra_setting' was unexpected" in message
+
+
+def test_unknown_model_is_named() -> None:
+    config = copy.deepcopy(CONFIG)
+    config["models"]["resnet"] = copy.deepcopy(config["models"]["cnn"])
+    message = problems(config)
+    assert "  models: " in message
+    assert "'resnet' was unexpected" in message
+
+
+def test_unknown_nested_key_is_named() -> None:
+    message = problems(edited("models.cnn_regularized.momentum", 0.9))
+    assert "models.cnn_regularized: " in message
+    assert "'momentum' was unexpected" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("models.cnn.epochs", 0),
+        ("models.mlp.epochs", -3),
+        ("models.cnn.batch_size", 0),
+        ("data.subset", {"train": -5, "val": 10, "test": 10}),
+        ("training.seeds", [-1]),
+        ("data.val_size", 0),
+    ],
+    ids=["zero-epochs", "negative-epochs", "zero-batch", "negative-subset", "seed", "val-size"],
+)
+def test_non_positive_count_is_named_by_key_path(key, value) -> None:
+    expected_path = {"data.subset": "data.subset.train", "training.seeds": "training.seeds.0"}
+    message = problems(edited(key, value))
+    assert f"{expected_path.get(key, key)}: " in message
+    assert "less than the minimum" in message
+
+
+def test_missing_required_value_is_named() -> None:
+    message = problems(edited("models.cnn.learning_rate", ...))
+    assert "models.cnn: 'learning_rate' is a required property" in message
+
+
+def test_missing_section_is_named() -> None:
+    message = problems(edited("plots", ...))
+    assert "'plots' is a required property" in message
+
+
+def test_key_left_empty_in_yaml_is_named() -> None:
+    config = merged(CONFIG, yaml.safe_load("data:\n  val_size:\n"))
+    assert config["data"]["val_size"] is None
+    assert "data.val_size: None is not of type 'integer'" in problems(config)
+
+
+@pytest.mark.parametrize("value", [-0.001, 0, 0.0])
+def test_non_positive_learning_rate_is_named(value) -> None:
+    assert "models.cnn_regularized.learning_rate: " in problems(
+        edited("models.cnn_regularized.learning_rate", value)
+    )
+
+
+def test_negative_weight_decay_is_named() -> None:
+    assert "models.mlp.weight_decay: " in problems(edited("models.mlp.weight_decay", -1e-5))
+
+
+@pytest.mark.parametrize("value", [1.0, 1, 1.5, -0.1])
+def test_dropout_outside_zero_to_one_is_named(value) -> None:
+    assert "models.cnn_regularized.dropout: " in problems(
+        edited("models.cnn_regularized.dropout", value)
+    )
+
+
+def test_unknown_device_is_named() -> None:
+    message = problems(edited("training.device", "tpu"))
+    assert "training.device: 'tpu' is not one of ['auto', 'cpu', 'cuda']" in message
+
+
+def test_example_beyond_the_subset_test_size_is_named() -> None:
+    message = problems(edited("filters.examples", [0, 999, 1000, 4000], base=SMOKE))
+    assert "filters.examples: [1000, 4000] are beyond the 1000 test images" in message
+
+
+def test_example_beyond_the_official_test_set_is_named() -> None:
+    assert "filters.examples.1: " in problems(edited("filters.examples", [0, 10000]))
+
+
+def test_subset_val_larger_than_val_size_is_named() -> None:
+    config = merged(SMOKE, {"data": {"val_size": 100}})
+    assert "data.subset.val: 500 is more than data.val_size (100)" in problems(config)
+
+
+def test_subset_train_larger_than_the_training_split_is_named() -> None:
+    # With 10,000 validation images the training split holds 50,000: a subset of 55,000 cannot
+    # be drawn, and prepare_splits would fail after the download. The config check must say so.
+    config = merged(SMOKE, {"data": {"subset": {"train": 55000, "val": 500, "test": 1000}}})
+    assert CONFIG["data"]["val_size"] == 10000
+    assert "data.subset.train" in problems(config)
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    config = edited("models.cnn.epochs", 0)
+    config = edited("training.device", "tpu", base=config)
+    message = problems(config)
+    assert "models.cnn.epochs: " in message
+    assert "training.device: " in message
+
+
+def test_snakefile_stops_before_any_job_naming_the_key(tmp_path: Path) -> None:
+    workdir = copy_workflow(tmp_path / "workflow")
+    (workdir / "config" / "bad.yaml").write_text(yaml.safe_dump({"models": {"cnn": {"epochs": 0}}}))
+    result = snakemake(workdir, "all", "-n", "--configfile", "config/bad.yaml", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "models.cnn.epochs" in output
+    assert "Job stats" not in output
+    assert not (workdir / "results").exists()
+    assert not (workdir / "resources").exists()

@@ -1,0 +1,109 @@
+"""The three models: the study's parameter counts, layer order and output shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import yaml
+from conftest import REPO
+from torch import nn
+
+from fashion_mnist_study.models import (
+    PARAM_COLUMNS,
+    build_model,
+    count_parameters,
+    parameter_rows,
+)
+
+CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["models"]
+CNN_LAYERS = {
+    "conv1": ("Conv2d", "32x1x3x3", 320),
+    "conv2": ("Conv2d", "64x32x3x3", 18_496),
+    "fc1": ("Linear", "64x30976", 1_982_528),
+    "fc2": ("Linear", "32x64", 2_080),
+    "fc3": ("Linear", "10x32", 330),
+}
+CNN_TOTAL = 2_003_754
+
+
+def rows_by_layer(name: str) -> dict[str, dict]:
+    rows = parameter_rows(name, build_model(name, CONFIG[name]))
+    assert all(list(row) == PARAM_COLUMNS and row["model"] == name for row in rows)
+    return {row["layer"]: row for row in rows}
+
+
+@pytest.mark.parametrize("name", ["cnn", "cnn_regularized"])
+def test_cnn_parameter_counts_per_layer_match_the_study(name: str) -> None:
+    rows = rows_by_layer(name)
+    assert list(rows) == [*CNN_LAYERS, "total"]  # layers without parameters are left out
+    for layer, (kind, shape, params) in CNN_LAYERS.items():
+        assert (rows[layer]["type"], rows[layer]["shape"], rows[layer]["params"]) == (
+            kind,
+            shape,
+            params,
+        )
+    assert rows["total"]["params"] == CNN_TOTAL
+    assert sum(params for _, _, params in CNN_LAYERS.values()) == CNN_TOTAL
+
+
+def test_regularized_cnn_has_dropout_right_before_fc1() -> None:
+    model = build_model("cnn_regularized", CONFIG["cnn_regularized"])
+    names = [name for name, _ in model.named_children()]
+    before_fc1 = dict(model.named_children())[names[names.index("fc1") - 1]]
+    assert isinstance(before_fc1, nn.Dropout)
+    assert before_fc1.p == pytest.approx(0.7)
+    assert names[names.index("fc1") - 2] == "flatten"
+    assert sum(isinstance(module, nn.Dropout) for module in model.modules()) == 1
+
+
+def test_plain_cnn_has_no_dropout() -> None:
+    model = build_model("cnn", CONFIG["cnn"])
+    assert not any(isinstance(module, nn.Dropout) for module in model.modules())
+
+
+def test_mlp_from_the_config_is_within_half_a_percent_of_the_cnn() -> None:
+    mlp_total = rows_by_layer("mlp")["total"]["params"]
+    assert abs(mlp_total / CNN_TOTAL - 1) < 0.005
+    assert mlp_total == 2_004_618  # the count the config's comment gives
+
+
+def test_mlp_layers_follow_hidden_sizes() -> None:
+    rows = rows_by_layer("mlp")
+    hidden = CONFIG["mlp"]["hidden_sizes"]
+    sizes = [28 * 28, *hidden, 10]
+    assert [rows[f"fc{i}"]["shape"] for i in range(1, len(sizes))] == [
+        f"{n_out}x{n_in}" for n_in, n_out in zip(sizes, sizes[1:], strict=False)
+    ]
+
+
+@pytest.mark.parametrize("name", ["cnn", "cnn_regularized", "mlp"])
+@pytest.mark.parametrize("batch", [1, 5])
+def test_forward_gives_ten_logits_per_image(name: str, batch: int) -> None:
+    model = build_model(name, CONFIG[name]).eval()
+    with torch.inference_mode():
+        out = model(torch.rand(batch, 1, 28, 28))
+    assert out.shape == (batch, 10)
+    assert torch.isfinite(out).all()
+
+
+def test_count_parameters_counts_every_weight() -> None:
+    model = build_model("mlp", {"hidden_sizes": [3]})
+    assert count_parameters(model) == (784 * 3 + 3) + (3 * 10 + 10)
+
+
+def test_build_model_rejects_an_unknown_name() -> None:
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        build_model("resnet", {})
+
+
+@pytest.mark.parametrize("dropout", [1.0, 1.5, -0.1])
+@pytest.mark.parametrize("name", ["cnn", "mlp"])
+def test_build_model_rejects_dropout_outside_zero_to_one(name: str, dropout: float) -> None:
+    with pytest.raises(ValueError, match=rf"models\.{name}\.dropout must be in \[0, 1\)"):
+        build_model(name, {**CONFIG[name], "dropout": dropout})
+
+
+@pytest.mark.parametrize("hidden", [[], None, [128, 0]])
+def test_build_model_rejects_bad_mlp_hidden_sizes(hidden) -> None:
+    with pytest.raises(ValueError, match="hidden_sizes must be positive sizes"):
+        build_model("mlp", {"hidden_sizes": hidden})

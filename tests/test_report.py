@@ -1,0 +1,416 @@
+"""Plots and the report, from small synthetic results: every sentence says what the data shows."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fashion_mnist_study import plots, summary
+from fashion_mnist_study.atomic import write_csv
+from fashion_mnist_study.filters import ERROR_COLUMNS, apply_filters_to_test_images, error_rows
+from fashion_mnist_study.models import PARAM_COLUMNS, build_model, parameter_rows
+from fashion_mnist_study.report import ReportInputs, write_report
+from fashion_mnist_study.summary import TEST_ACCURACY_COLUMNS, load_curves
+
+MODELS = ("cnn", "cnn_regularized", "mlp")
+METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+STYLE = {"dpi": 30, "panel_width": 3.0, "panel_height": 2.0}
+KERNELS = [
+    {"name": "diagonal", "weights": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]},
+    {"name": "vertical", "weights": [[0, 1, 0], [0, 1, 0], [0, 1, 0]]},
+]
+FILTERS = {"examples": [3, 0], "dtype": "float32", "pool": 2, "kernels": KERNELS}
+SECTIONS = (
+    "1.1 Shallow convolution in NumPy",
+    "1.2 The same in PyTorch",
+    "2.1 CNN with max pooling",
+    "2.2 CNN with dropout and weight decay",
+    "3 MLP vs CNN",
+)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclasses.dataclass
+class Synthetic:
+    """Per model, one value per seed: test accuracy, last-epoch validation accuracy and gap."""
+
+    test_acc: dict[str, list[float]]
+    final_val: dict[str, list[float]]
+    final_gap: dict[str, list[float]]
+    paths: dict[str, object] = dataclasses.field(default_factory=dict)
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(range(len(self.test_acc["cnn"])))
+
+
+ONE_SEED = Synthetic(
+    test_acc={"cnn": [0.9123], "cnn_regularized": [0.9187], "mlp": [0.8421]},
+    final_val={"cnn": [0.9050], "cnn_regularized": [0.9140], "mlp": [0.8350]},
+    final_gap={"cnn": [0.0612], "cnn_regularized": [0.0134], "mlp": [0.0400]},
+)
+TWO_SEEDS = Synthetic(
+    test_acc={
+        "cnn": [0.9110, 0.9130],  # 91.20% ± 0.14
+        "cnn_regularized": [0.9190, 0.9210],  # 92.00% ± 0.14: 0.80 points above the CNN
+        "mlp": [0.8400, 0.8440],  # 84.20% ± 0.28
+    },
+    final_val={"cnn": [0.9040, 0.9060], "cnn_regularized": [0.9100, 0.9120], "mlp": [0.83, 0.84]},
+    final_gap={
+        "cnn": [0.0600, 0.0640],  # 6.20 points ± 0.28
+        "cnn_regularized": [0.0100, 0.0700],  # 4.00 points ± 4.24: 2.20 below, within spread
+        "mlp": [0.0300, 0.0400],
+    },
+)
+
+
+def metrics_rows(final_val: float, final_gap: float) -> list[dict]:
+    """Four epochs; validation peaks in epoch 3 (best = final + 0.004), gap grows to final_gap."""
+    val = [final_val - 0.05, final_val - 0.02, final_val + 0.004, final_val]
+    gap = [final_gap * f for f in (0.25, 0.5, 0.75, 1.0)]
+    return [
+        {
+            "epoch": epoch,
+            "train_loss": 0.6 / epoch,
+            "train_acc": round(v + g, 6),
+            "val_loss": 0.7 / epoch,
+            "val_acc": round(v, 6),
+            "seconds": 1.5,
+        }
+        for epoch, (v, g) in enumerate(zip(val, gap, strict=True), start=1)
+    ]
+
+
+def write_results(root: Path, data: Synthetic) -> Synthetic:
+    """Write the workflow's tables and per-run files for `data` under `root`; a copy with paths."""
+    totals = {}
+    params = []
+    for model in MODELS:
+        config = {"dropout": 0.7} if model == "cnn_regularized" else {}
+        if model == "mlp":
+            config = {"hidden_sizes": [2176, 128, 128]}
+        rows = parameter_rows(model, build_model(model, config))
+        params += rows
+        totals[model] = rows[-1]["params"]
+    write_csv(root / "tables/params.csv", params, PARAM_COLUMNS)
+
+    metrics, results = [], []
+    for model in MODELS:
+        for seed in data.seeds:
+            csv_path = root / f"metrics/{model}/seed{seed}.csv"
+            rows = metrics_rows(data.final_val[model][seed], data.final_gap[model][seed])
+            write_csv(csv_path, rows, METRIC_COLUMNS)
+            result = {
+                "model": model,
+                "seed": seed,
+                "test_loss": 0.3,
+                "test_acc": data.test_acc[model][seed],
+                "n_test": 10000,
+                "params": totals[model],
+                "epochs": 4,
+                "device": "cpu",
+                "seconds": 6.0,
+            }
+            json_path = csv_path.with_suffix(".json")
+            json_path.write_text(json.dumps(result))
+            metrics.append(str(csv_path))
+            results.append(str(json_path))
+    write_csv(
+        root / "tables/test_accuracy.csv",
+        summary.accuracy_summary_rows([json.loads(Path(p).read_text()) for p in results]),
+        TEST_ACCURACY_COLUMNS,
+    )
+
+    x_test = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    numpy_out = apply_filters_to_test_images(x_test, FILTERS, "numpy")
+    torch_out = apply_filters_to_test_images(x_test, FILTERS, "torch")
+    torch_out["conv"] = torch_out["conv"].copy()
+    torch_out["conv"][1, 0, 5, 5] += 3.0  # a hand-made worst case: distance 5 in
+    torch_out["conv"][1, 0, 9, 2] -= 4.0  # example 1, filter "diagonal"
+    write_csv(root / "tables/filter_errors.csv", error_rows(numpy_out, torch_out), ERROR_COLUMNS)
+
+    paths = {
+        "root": root,
+        "metrics": metrics,
+        "results": results,
+        "numpy_out": numpy_out,
+        "torch_out": torch_out,
+    }
+    return dataclasses.replace(data, paths=paths)
+
+
+def make_figures(data: Synthetic) -> dict[str, Path]:
+    root = data.paths["root"] / "plots"
+    curves = {
+        model: load_curves([p for p in data.paths["metrics"] if f"/{model}/" in p])
+        for model in MODELS
+    }
+    figures = {"filters": root / "filters.png"}
+    plots.plot_filters(data.paths["numpy_out"], data.paths["torch_out"], figures["filters"], STYLE)
+    for model in MODELS:
+        figures[model] = root / f"{model}_curves.png"
+        plots.plot_curves(model, curves[model], figures[model], STYLE)
+    figures["overfitting"] = root / "overfitting.png"
+    plots.plot_overfitting(
+        {m: curves[m] for m in ("cnn", "cnn_regularized")}, figures["overfitting"], STYLE
+    )
+    figures["mlp_vs_cnn"] = root / "mlp_vs_cnn.png"
+    plots.plot_validation_accuracy(
+        {m: curves[m] for m in ("mlp", "cnn")}, figures["mlp_vs_cnn"], STYLE, "MLP vs CNN"
+    )
+    return figures
+
+
+def build_report(data: Synthetic, figures: dict[str, Path]) -> tuple[str, str]:
+    """Write the report for `data` with `figures`; return (markdown, html)."""
+    root = data.paths["root"]
+    inputs = ReportInputs(
+        filter_errors=str(root / "tables/filter_errors.csv"),
+        filters_plot=str(figures["filters"]),
+        params=str(root / "tables/params.csv"),
+        test_accuracy=str(root / "tables/test_accuracy.csv"),
+        metrics=data.paths["metrics"],
+        results=data.paths["results"],
+        curves=[str(figures[model]) for model in MODELS],
+        overfitting=str(figures["overfitting"]),
+        mlp_vs_cnn=str(figures["mlp_vs_cnn"]),
+        kernel_names=[kernel["name"] for kernel in KERNELS],
+        filter_dtype="float32",
+        pool=2,
+    )
+    html_path, md_path = root / "report/report.html", root / "report/report.md"
+    write_report(inputs, str(html_path), str(md_path))
+    return md_path.read_text(), html_path.read_text()
+
+
+@dataclasses.dataclass
+class Built:
+    data: Synthetic
+    figures: dict[str, Path]
+    markdown: str
+    html: str
+
+    @property
+    def text(self) -> str:
+        """The HTML's visible text, entities decoded and tags dropped."""
+        return html.unescape(re.sub(r"<[^>]+>", " ", self.html))
+
+
+def build(tmp_path_factory, name: str, data: Synthetic) -> Built:
+    written = write_results(tmp_path_factory.mktemp(name), data)
+    figures = make_figures(written)
+    return Built(written, figures, *build_report(written, figures))
+
+
+@pytest.fixture(scope="module")
+def one_seed(tmp_path_factory) -> Built:
+    return build(tmp_path_factory, "one_seed", ONE_SEED)
+
+
+@pytest.fixture(scope="module")
+def two_seeds(tmp_path_factory) -> Built:
+    return build(tmp_path_factory, "two_seeds", TWO_SEEDS)
+
+
+def rebuilt(tmp_path: Path, figures: dict[str, Path], **changes) -> Built:
+    """A one-seed report with some of ONE_SEED's numbers changed, reusing existing figures."""
+    data = Synthetic(
+        test_acc=changes.get("test_acc", ONE_SEED.test_acc),
+        final_val=changes.get("final_val", ONE_SEED.final_val),
+        final_gap=changes.get("final_gap", ONE_SEED.final_gap),
+    )
+    written = write_results(tmp_path, data)
+    return Built(written, figures, *build_report(written, figures))
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
+def test_plots_write_valid_png_files(study: str, request) -> None:
+    figures = request.getfixturevalue(study).figures
+    assert set(figures) == {"filters", *MODELS, "overfitting", "mlp_vs_cnn"}
+    for path in figures.values():
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+            assert image.width > 50 and image.height > 50
+            image.verify()
+        assert [p.name for p in path.parent.iterdir() if p.name.endswith(".part")] == []
+
+
+# --- structure ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
+def test_report_has_every_section(study: str, request) -> None:
+    built = request.getfixturevalue(study)
+    for heading in SECTIONS:
+        assert re.search(rf"^## {re.escape(heading)}", built.markdown, re.MULTILINE), heading
+        assert re.search(rf"<h2>{re.escape(heading)}", built.html), heading
+
+
+@pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
+def test_html_is_self_contained(study: str, request) -> None:
+    built = request.getfixturevalue(study)
+    sources = re.findall(r"""\bsrc\s*=\s*["']?([^"'\s>]*)""", built.html)
+    assert len(sources) == 6  # filters, three curves, overfitting, mlp_vs_cnn
+    assert all(source.startswith("data:image/png;base64,") for source in sources)
+    assert 'src="http' not in built.html
+    assert not re.search(r"\bhref\s*=", built.html)
+    assert "<link" not in built.html and "<script" not in built.html
+    assert "url(" not in built.html
+
+
+def test_html_embeds_the_figures_themselves(one_seed: Built) -> None:
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', one_seed.html)
+    assert base64.b64decode(embedded[0]) == one_seed.figures["filters"].read_bytes()
+    expected = {path.read_bytes() for path in one_seed.figures.values()}
+    assert {base64.b64decode(data) for data in embedded} == expected
+
+
+def test_markdown_links_the_figures_relative_to_the_report(one_seed: Built) -> None:
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", one_seed.markdown)
+    assert len(links) == 6
+    assert all(not Path(link).is_absolute() for link in links)
+    assert "../plots/filters.png" in links
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+STUDY_VALUES = ("91.59%", "91.91%", "80.54%", "91.48%", "2,003,754", "2,005,610")
+
+
+@pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
+def test_report_shows_the_study_values_beside_this_runs(study: str, request) -> None:
+    built = request.getfixturevalue(study)
+    for value in STUDY_VALUES:
+        assert value in built.markdown, value
+        assert value in built.text, value
+
+
+def test_one_seed_test_accuracies_appear_as_in_the_json_files(one_seed: Built) -> None:
+    for text in (one_seed.markdown, one_seed.text):
+        assert "Test accuracy of the regularized CNN: 91.87% [study: 91.91%]" in text
+        assert "plain CNN: 91.23% [study: 91.59%]" in text
+        assert "Test accuracy: MLP 84.21% [study: 80.54%], CNN 91.23% [study: 91.48%]" in text
+        assert "test accuracy on 10,000 images: 91.23% [study: 91.59%]" in text
+
+
+def test_two_seed_test_accuracies_are_mean_and_spread(two_seeds: Built) -> None:
+    for text in (two_seeds.markdown, two_seeds.text):
+        assert "Test accuracy of the regularized CNN: 92.00% ± 0.14 [study: 91.91%]" in text
+        assert "plain CNN: 91.20% ± 0.14 [study: 91.59%]" in text
+        assert "MLP 84.20% ± 0.28 [study: 80.54%], CNN 91.20% ± 0.14 [study: 91.48%]" in text
+        assert "2 seeds per model; numbers are mean ± sample standard deviation" in text
+
+
+def test_test_accuracy_table_lists_every_model(two_seeds: Built) -> None:
+    table = two_seeds.markdown.split("## Test accuracy of every model")[1]
+    assert "| cnn | 0 1 | 91.20% ± 0.14 | 2,003,754 | 4 |" in table
+    assert "| cnn_regularized | 0 1 | 92.00% ± 0.14 | 2,003,754 | 4 |" in table
+    assert "| mlp | 0 1 | 84.20% ± 0.28 | 2,004,618 | 4 |" in table
+
+
+def test_cnn_curves_sentence_matches_the_last_and_best_epoch(one_seed: Built) -> None:
+    # final validation 90.50%, gap 6.12 points -> training 96.62%; best validation 90.90%
+    assert (
+        "After 4 epochs the CNN reaches 96.62% training and 90.50% validation accuracy "
+        "(best validation 90.90%)"
+    ) in one_seed.markdown
+
+
+def test_parameter_numbers_come_from_the_table(one_seed: Built) -> None:
+    assert "Parameters per layer; total 2,003,754 [study: 2,003,754]." in one_seed.markdown
+    assert "| fc1 | Linear | 64x30976 | 1,982,528 |" in one_seed.markdown
+    assert "MLP 2,004,618 [study: 2,005,610], CNN 2,003,754" in one_seed.markdown
+    assert "the MLP has 0.04% more parameters than the CNN" in one_seed.markdown
+
+
+def test_filter_sections_describe_the_filter_errors(one_seed: Built) -> None:
+    md = one_seed.markdown
+    assert "2 test images, 2 filters (diagonal, vertical), computed in float32" in md
+    assert (
+        "Convolution only: the largest Euclidean distance between NumPy and PyTorch is 5 "
+        "(test image 0, filter diagonal), the largest absolute difference of one pixel 4"
+    ) in md
+    # the pooled outputs were left as computed: both implementations agree to float32 rounding
+    pooled = re.search(r"Convolution \+ pooling: .* is (\S+) \(test image", md)
+    assert pooled is not None and float(pooled.group(1)) < 1e-4
+
+
+# --- sentences that judge a difference --------------------------------------------------------
+
+
+def test_one_seed_says_there_is_no_spread_to_judge_against(one_seed: Built) -> None:
+    assert (
+        "The regularized CNN's test accuracy is 0.64 points higher than the plain CNN's "
+        "(one seed each: no spread between seeds to judge it against)."
+    ) in one_seed.markdown
+    assert (
+        "The CNN's test accuracy is 7.02 points higher than the MLP's "
+        "(one seed each: no spread between seeds to judge it against)."
+    ) in one_seed.markdown
+    assert "one seed per model" in one_seed.markdown
+    assert "than the spread between seeds" not in one_seed.markdown
+
+
+def test_smaller_regularized_gap_is_described_as_lower(one_seed: Built) -> None:
+    assert (
+        "Gap between training and validation accuracy in the last epoch: 6.12 points without "
+        "regularization, 1.34 points with it. The regularized gap is 4.78 points lower than "
+        "the plain one"
+    ) in one_seed.markdown
+
+
+def test_larger_regularized_gap_is_described_as_higher(one_seed: Built, tmp_path: Path) -> None:
+    built = rebuilt(
+        tmp_path,
+        one_seed.figures,
+        final_gap={"cnn": [0.0134], "cnn_regularized": [0.0612], "mlp": [0.04]},
+    )
+    assert (
+        "in the last epoch: 1.34 points without regularization, 6.12 points with it. "
+        "The regularized gap is 4.78 points higher than the plain one"
+    ) in built.markdown
+
+
+def test_lower_regularized_test_accuracy_is_described_as_lower(
+    one_seed: Built, tmp_path: Path
+) -> None:
+    built = rebuilt(
+        tmp_path,
+        one_seed.figures,
+        test_acc={"cnn": [0.9187], "cnn_regularized": [0.9123], "mlp": [0.9300]},
+    )
+    assert (
+        "The regularized CNN's test accuracy is 0.64 points lower than the plain CNN's"
+    ) in built.markdown
+    assert "The CNN's test accuracy is 1.13 points lower than the MLP's" in built.markdown
+
+
+def test_two_seeds_say_whether_a_difference_exceeds_the_spread(two_seeds: Built) -> None:
+    md = two_seeds.markdown
+    assert (
+        "The regularized CNN's test accuracy is 0.80 points higher than the plain CNN's; "
+        "the difference is larger than the spread between seeds (0.14 points"
+    ) in md
+    assert (
+        "The CNN's test accuracy is 7.00 points higher than the MLP's; the difference is "
+        "larger than the spread between seeds (0.28 points"
+    ) in md
+    assert "6.20 points ± 0.28 without regularization, 4.00 points ± 4.24 with it." in md
+    assert (
+        "The regularized gap is 2.20 points lower than the plain one; the difference is "
+        "not larger than the spread between seeds (4.24 points"
+    ) in md
+    assert "no spread between seeds" not in md

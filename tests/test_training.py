@@ -1,0 +1,179 @@
+"""Training: deterministic numbers, resume after a kill, and early errors for bad settings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fashion_mnist_study.training import TrainConfig, resolve_device, train_model
+
+TINY_CNN = {
+    "epochs": 4,
+    "batch_size": 32,
+    "learning_rate": 0.001,
+    "weight_decay": 0.00001,
+    "dropout": 0.7,
+}
+
+
+def tiny_splits(n_train: int = 256, n_val: int = 64, n_test: int = 64) -> dict[str, np.ndarray]:
+    """Learnable synthetic images: the label sets the brightness of a block."""
+    rng = np.random.default_rng(0)
+    splits = {}
+    for name, n in (("train", n_train), ("val", n_val), ("test", n_test)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 2 * label : 2 * label + 6, 4:24] += 150
+        splits[f"x_{name}"], splits[f"y_{name}"] = images, labels
+    return splits
+
+
+def run(tmp: Path, splits: dict, model: str = "cnn_regularized", config: dict | None = None):
+    tmp.mkdir(parents=True, exist_ok=True)
+    return train_model(
+        model_name=model,
+        model_config=config or TINY_CNN,
+        splits=splits,
+        seed=3,
+        device_setting="cpu",
+        metrics_csv=tmp / "metrics.csv",
+        test_json=tmp / "test.json",
+        weights_path=tmp / "weights.pt",
+        checkpoint_path=tmp / "checkpoint" / "seed3.ckpt",
+        threads=1,
+        progress=False,
+    )
+
+
+def numbers_without_timing(folder: Path) -> tuple[list[dict], dict]:
+    with open(folder / "metrics.csv", newline="") as handle:
+        rows = [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
+    result = json.loads((folder / "test.json").read_text())
+    return rows, {k: v for k, v in result.items() if not k.startswith("seconds")}
+
+
+def test_same_config_and_seed_give_identical_numbers_on_cpu(tmp_path: Path) -> None:
+    splits = tiny_splits()
+    run(tmp_path / "a", splits)
+    run(tmp_path / "b", splits)
+    rows_a, result_a = numbers_without_timing(tmp_path / "a")
+    rows_b, result_b = numbers_without_timing(tmp_path / "b")
+    assert len(rows_a) == TINY_CNN["epochs"]
+    assert rows_a == rows_b
+    assert result_a == result_b
+    weights_a = torch.load(tmp_path / "a" / "weights.pt")["state_dict"]
+    weights_b = torch.load(tmp_path / "b" / "weights.pt")["state_dict"]
+    assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)
+
+
+def test_training_learns_and_writes_the_contract(tmp_path: Path) -> None:
+    result = run(tmp_path, tiny_splits(), model="cnn", config={**TINY_CNN, "dropout": 0.0})
+    rows, _ = numbers_without_timing(tmp_path)
+    with open(tmp_path / "metrics.csv") as handle:
+        header = handle.readline().strip().split(",")
+    assert header == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert result["test_acc"] > 0.5  # chance is 0.1
+    assert result["n_test"] == 64 and result["params"] == 2_003_754
+    assert {"test_loss", "test_acc", "n_test", "params", "epochs", "device", "seconds"} <= set(
+        json.loads((tmp_path / "test.json").read_text())
+    )
+    assert not (tmp_path / "checkpoint").exists(), "the checkpoint must go once the job succeeds"
+
+
+KILL_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+sys.path[:0] = [{tests!r}]
+from test_training import tiny_splits, run, TINY_CNN
+run(Path({folder!r}), tiny_splits(n_train=1024), config={{**TINY_CNN, "epochs": 6}})
+"""
+
+
+def test_killed_training_resumes_from_last_epoch_with_identical_numbers(tmp_path: Path) -> None:
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), folder=str(tmp_path / "killed"))
+    process = subprocess.Popen([sys.executable, "-c", script], env={**os.environ})
+    metrics = tmp_path / "killed" / "metrics.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:  # header + 2 epochs
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "training ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "killed" / "test.json").exists()
+    assert (tmp_path / "killed" / "checkpoint" / "seed3.ckpt").exists()
+
+    splits = tiny_splits(n_train=1024)
+    config = {**TINY_CNN, "epochs": 6}
+    run(tmp_path / "killed", splits, config=config)
+    run(tmp_path / "uninterrupted", splits, config=config)
+    log_rows, resumed_result = numbers_without_timing(tmp_path / "killed")
+    reference_rows, reference_result = numbers_without_timing(tmp_path / "uninterrupted")
+    assert len(log_rows) == 6
+    assert log_rows == reference_rows
+    assert resumed_result == reference_result
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path: Path) -> None:
+    splits = tiny_splits()
+    run(tmp_path / "a", splits)
+    # Leave a checkpoint of a different learning rate where the next run looks for its own.
+    (tmp_path / "b" / "checkpoint").mkdir(parents=True)
+    other = {**TINY_CNN, "learning_rate": 0.01, "epochs": 2}
+    run(tmp_path / "other", splits, config=other)
+    stale = tmp_path / "other" / "checkpoint"
+    assert not stale.exists()
+    # A stale checkpoint made by hand: fingerprint mismatch means a fresh start, same numbers.
+    torch.save({"fingerprint": "something else"}, tmp_path / "b" / "checkpoint" / "seed3.ckpt")
+    run(tmp_path / "b", splits)
+    assert numbers_without_timing(tmp_path / "a") == numbers_without_timing(tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"learning_rate": -0.001}, "learning_rate must be positive"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"weight_decay": -1.0}, "weight_decay must be >= 0"),
+    ],
+)
+def test_bad_training_settings_stop_before_training(change: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_model_config({**TINY_CNN, **change})
+
+
+def test_bad_dropout_and_unknown_model_stop_before_training(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+        run(tmp_path, tiny_splits(), config={**TINY_CNN, "dropout": 1.0})
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        run(tmp_path, tiny_splits(), model="resnet")
+    assert not (tmp_path / "metrics.csv").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_requested_without_gpu_is_an_error_naming_the_setting() -> None:
+    with pytest.raises(RuntimeError, match="training.device is 'cuda' but PyTorch sees no GPU"):
+        resolve_device("cuda")
+
+
+def test_auto_device_falls_back_to_cpu_without_gpu() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    with pytest.raises(ValueError, match="auto, cpu or cuda"):
+        resolve_device("tpu")

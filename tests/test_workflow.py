@@ -1,0 +1,237 @@
+"""End-to-end: the workflow on the real data (smoke settings), and exact staleness."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import SMOKE, needs_debian_data, planned_jobs, snakemake
+
+pytestmark = [needs_debian_data, pytest.mark.slow]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_override(workdir: Path, override: dict) -> tuple[str, ...]:
+    """Config arguments: the smoke settings plus `override` on top (merged key by key)."""
+    (workdir / "config" / "edit.yaml").write_text(yaml.safe_dump(override))
+    return (*SMOKE, "config/edit.yaml")
+
+
+def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path) -> None:
+    run = finished_smoke_run
+    with np.load(run / "resources/fashion_mnist/splits.npz") as splits:
+        assert {key: splits[key].shape[0] for key in splits.files} == {
+            "x_train": 2000,
+            "y_train": 2000,
+            "x_val": 500,
+            "y_val": 500,
+            "x_test": 1000,
+            "y_test": 1000,
+        }
+        assert all(splits[key].dtype == np.uint8 for key in splits.files)
+    for impl in ("numpy", "torch"):
+        with np.load(run / f"results/filters/{impl}.npz") as out:
+            assert out["conv"].shape == (4, 3, 26, 26)
+            assert out["pooled"].shape == (4, 3, 13, 13)
+            assert out["conv"].dtype == np.float32
+
+    errors = read_csv(run / "results/tables/filter_errors.csv")
+    assert len(errors) == 2 * 4 * 3
+    assert {row["output"] for row in errors} == {"conv", "conv_pool"}
+    assert max(float(row["euclidean_distance"]) for row in errors) < 1e-4
+
+    params = read_csv(run / "results/tables/params.csv")
+    totals = {row["model"]: int(row["params"]) for row in params if row["layer"] == "total"}
+    assert totals["cnn"] == totals["cnn_regularized"] == 2_003_754
+    assert abs(totals["mlp"] / totals["cnn"] - 1) < 0.005
+
+    for model in ("cnn", "cnn_regularized", "mlp"):
+        rows = read_csv(run / f"results/metrics/{model}/seed0.csv")
+        assert [int(row["epoch"]) for row in rows] == [1, 2]
+        result = json.loads((run / f"results/metrics/{model}/seed0.json").read_text())
+        assert result["n_test"] == 1000 and 0.1 < result["test_acc"] <= 1.0
+        assert (run / f"results/models/{model}/seed0.pt").stat().st_size > 1_000_000
+        assert (run / f"results/plots/{model}_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (run / "results/checkpoints").exists() or not any(
+        (run / "results/checkpoints").rglob("*.ckpt")
+    )
+
+    accuracy = read_csv(run / "results/tables/test_accuracy.csv")
+    assert {row["model"] for row in accuracy} == {"cnn", "cnn_regularized", "mlp"}
+    report = (run / "results/report/report.html").read_text()
+    for heading in ("1.1", "1.2", "2.1", "2.2", "3 MLP vs CNN"):
+        assert heading in report
+    cnn_acc = json.loads((run / "results/metrics/cnn/seed0.json").read_text())["test_acc"]
+    assert f"{100 * cnn_acc:.2f}%" in report
+    assert 'src="data:image/png;base64,' in report and 'src="http' not in report
+
+
+def test_second_dry_run_after_a_full_run_has_nothing_to_do(finished_smoke_run: Path) -> None:
+    assert planned_jobs(finished_smoke_run, "all", extra=SMOKE) == {}
+
+
+def test_editing_a_filter_reruns_filters_and_table_not_the_download(smoke_run_copy: Path) -> None:
+    config = yaml.safe_load((smoke_run_copy / "config/config.yaml").read_text())
+    kernels = config["filters"]["kernels"]
+    kernels[0]["weights"] = [[2, 0, 0], [0, 2, 0], [0, 0, 2]]
+    extra = write_override(smoke_run_copy, {"filters": {"kernels": kernels}})
+    assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
+        "apply_filters": 2,
+        "filter_errors": 1,
+        "plot_filters": 1,
+        "report": 1,
+    }
+
+
+def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> None:
+    smoke = yaml.safe_load((smoke_run_copy / "config/smoke.yaml").read_text())
+    mlp = {**smoke["models"]["mlp"], "learning_rate": 0.002}
+    extra = write_override(smoke_run_copy, {"models": {"mlp": mlp}})
+    assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
+        "train": 1,
+        "test_accuracy": 1,
+        "plot_curves": 1,
+        "plot_mlp_vs_cnn": 1,
+        "report": 1,
+    }
+    dry_run = snakemake(smoke_run_copy, "all", "--dry-run", *extra)
+    assert "results/metrics/mlp/seed0.csv" in dry_run.stdout
+    assert (
+        "results/metrics/cnn/seed0.csv"
+        not in dry_run.stdout.split("Job stats")[0].replace(
+            "input: results/metrics/cnn/seed0.csv", ""
+        )
+        or "rule train:\n    input: resources/fashion_mnist/splits.npz" not in dry_run.stdout
+    )
+
+
+def test_editing_a_plot_setting_replans_only_plots_and_report(smoke_run_copy: Path) -> None:
+    extra = write_override(smoke_run_copy, {"plots": {"dpi": 61}})
+    assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
+        "plot_filters": 1,
+        "plot_curves": 3,
+        "plot_overfitting": 1,
+        "plot_mlp_vs_cnn": 1,
+        "report": 1,
+    }
+
+
+def test_editing_the_filters_module_reruns_the_rules_that_run_it(smoke_run_copy: Path) -> None:
+    module = smoke_run_copy / "src/fashion_mnist_study/filters.py"
+    module.write_text(module.read_text() + "\n# edited\n")
+    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
+        "apply_filters": 2,
+        "filter_errors": 1,
+        "plot_filters": 1,
+        "report": 1,
+    }
+
+
+def test_editing_the_models_module_retrains_every_model(smoke_run_copy: Path) -> None:
+    module = smoke_run_copy / "src/fashion_mnist_study/models.py"
+    module.write_text(module.read_text() + "\n# edited\n")
+    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
+        "train": 3,
+        "param_table": 1,
+        "test_accuracy": 1,
+        "plot_curves": 3,
+        "plot_overfitting": 1,
+        "plot_mlp_vs_cnn": 1,
+        "report": 1,
+    }
+
+
+def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) -> None:
+    """New bytes in a raw file (here: the same labels recompressed) rerun all that reads it."""
+    raw = smoke_run_copy / "resources/fashion_mnist/raw/train-labels-idx1-ubyte.gz"
+    raw.write_bytes(gzip.compress(gzip.decompress(raw.read_bytes()), compresslevel=1))
+    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
+        "prepare_splits": 1,
+        "apply_filters": 2,
+        "filter_errors": 1,
+        "plot_filters": 1,
+        "train": 3,
+        "test_accuracy": 1,
+        "plot_curves": 3,
+        "plot_overfitting": 1,
+        "plot_mlp_vs_cnn": 1,
+        "report": 1,
+    }
+
+
+def test_mlp_vs_cnn_plot_builds_only_what_it_needs(smoke_run_copy: Path, tmp_path: Path) -> None:
+    fresh = smoke_run_copy
+    for folder in ("results", "resources", ".snakemake"):
+        subprocess.run(["rm", "-rf", str(fresh / folder)], check=True)
+    assert planned_jobs(fresh, "results/plots/mlp_vs_cnn.png", extra=SMOKE) == {
+        "download_fashion_mnist": 1,
+        "prepare_splits": 1,
+        "train": 2,
+        "plot_mlp_vs_cnn": 1,
+    }
+
+
+def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
+    smoke_run_copy: Path,
+) -> None:
+    """Kill Snakemake mid-training; the same command again finishes (no extra flags)."""
+    workdir = smoke_run_copy
+    extra = write_override(
+        workdir,
+        {
+            "models": {
+                "cnn": {
+                    "epochs": 4,
+                    "batch_size": 64,
+                    "learning_rate": 0.0005,
+                    "weight_decay": 0.0,
+                    "dropout": 0.0,
+                }
+            }
+        },
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "results/metrics/cnn/seed0.json",
+        "--cores",
+        "2",
+        *extra,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=workdir,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    metrics = workdir / "results/metrics/cnn/seed0.csv"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:  # one epoch done
+            break
+        time.sleep(0.1)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+    snakemake(workdir, "results/metrics/cnn/seed0.json", "--cores", "2", *extra)
+    log = (workdir / "logs/train/cnn/seed0.log").read_text()
+    assert "resuming after epoch" in log
+    assert [int(r["epoch"]) for r in read_csv(metrics)] == [1, 2, 3, 4]
+    assert planned_jobs(workdir, "results/metrics/cnn/seed0.json", extra=extra) == {}
