@@ -22,8 +22,12 @@ MUNGE_KEY=/etc/munge/munge.key
 MUNGE_RUN=/run/munge
 MARKER="# written by tests/slurm_cluster.sh"
 
+MODE=""
 die() {
     echo "slurm_cluster.sh: error: $*" >&2
+    if [ "$MODE" = start ] && [ -e "${DIR:-}/pids" ]; then
+        echo "slurm_cluster.sh: clean up with: $0 stop $DIR" >&2
+    fi
     exit 1
 }
 
@@ -90,7 +94,12 @@ start() {
     # Back up the host's configuration; `stop` puts it back.
     local name
     for name in "${CONF_FILES[@]}"; do
-        if [ -e "$CONF_DIR/$name" ]; then
+        if [ -e "$CONF_DIR/$name" ] && head -n 1 "$CONF_DIR/$name" | grep -qF "$MARKER"; then
+            # Left by a cluster that was never stopped: not the host's own file.
+            echo "slurm_cluster.sh: warning: $CONF_DIR/$name is from an earlier cluster that was" \
+                "not stopped ($(head -n 1 "$CONF_DIR/$name" | sed 's/.* in //')); replacing it" >&2
+            : >"$dir/backup/$name.absent"
+        elif [ -e "$CONF_DIR/$name" ]; then
             cp -p "$CONF_DIR/$name" "$dir/backup/$name"
         else
             : >"$dir/backup/$name.absent"
@@ -129,6 +138,8 @@ ReturnToService=2
 # Finished jobs stay visible to squeue/scontrol for 10 minutes (>= 3x the status-check wait).
 MinJobAge=600
 SchedulerType=sched/backfill
+# Start jobs the moment they are submitted or resources free up (defaults: 3 s and 30 s delays).
+SchedulerParameters=batch_sched_delay=0,bf_interval=1,sched_min_interval=0
 GresTypes=gpu
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
@@ -270,6 +281,7 @@ case $2 in
 /*) DIR=$2 ;;
 *) DIR=$(pwd)/$2 ;;
 esac
+MODE=$1
 case $1 in
 start)
     mkdir -p "$DIR"

@@ -17,23 +17,28 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, SMOKE, copy_workflow, needs_debian_data, planned_jobs
+from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow, needs_debian_data]
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 CLUSTER_SCRIPT = REPO / "tests" / "slurm_cluster.sh"
+# Written by the script for the cluster's lifetime, then restored as they were.
+HOST_CONFIG = (Path("/etc/slurm/slurm.conf"), Path("/etc/slurm/gres.conf"))
 SLURM_PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
-SLURM_BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "munged")
+SLURM_BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "munged", "munge")
 # Threads (and SLURM CPUs) of each training job; the local reference run uses the same.
 TRAIN_THREADS = min(2, os.cpu_count() or 1)
-# On top of config/smoke.yaml: one epoch on fewer images, so the run takes about a minute.
+MODELS = ("cnn", "cnn_regularized", "mlp")
+# On top of config/smoke.yaml: one epoch on fewer images, to keep the runs short.
 FAST = {
     "data": {"subset": {"train": 512, "val": 256, "test": 256}},
-    "models": {model: {"epochs": 1} for model in ("cnn", "cnn_regularized", "mlp")},
+    "models": {model: {"epochs": 1} for model in MODELS},
 }
 # Any Snakemake run here that takes longer is stuck (e.g. a status command that never answers).
 RUN_TIMEOUT = 600
@@ -114,6 +119,28 @@ def scontrol_jobs() -> dict[str, dict[str, str]]:
     return jobs
 
 
+def print_jobs(jobs: list[tuple[str, str, str]], known: dict[str, dict[str, str]]) -> None:
+    """The submitted jobs with their submit, start and end times (s after the first submit)."""
+
+    def seconds(job: dict[str, str], key: str) -> float:
+        return datetime.fromisoformat(job[key]).timestamp()
+
+    found = [known[jobid] for _, _, jobid in jobs if jobid in known]
+    origin = min((seconds(job, "SubmitTime") for job in found), default=0.0)
+    print(f"\n{len(jobs)} jobs submitted (rule, wildcards, SLURM job id, submit/start/end in s):")
+    for rule, wildcards, jobid in jobs:
+        job = known.get(jobid)
+        times = (
+            " ".join(
+                f"{seconds(job, key) - origin:5.0f}"
+                for key in ("SubmitTime", "StartTime", "EndTime")
+            )
+            if job
+            else "unknown to SLURM"
+        )
+        print(f"  {rule:24} {wildcards:18} {jobid:>5}  {times}")
+
+
 def extra_configfile(directory: Path, name: str, content: dict) -> str:
     path = directory / name
     path.write_text(yaml.safe_dump(content))
@@ -127,8 +154,8 @@ def write_test_profile(source: Path, destination: Path) -> Path:
         {
             # The plugin's default wait (40 s) would dominate; jobs here take ~6 s.
             "slurm-init-seconds-before-status-checks": 8,
-            # This cluster has no accounting; the profile must already say so.
-            "slurm-status-command": profile["slurm-status-command"],
+            # This cluster has no accounting (profiles/slurm sets this too).
+            "slurm-status-command": "squeue",
             # Keep SLURM's own job logs as evidence.
             "slurm-keep-successful-logs": True,
             "latency-wait": 5,
@@ -149,6 +176,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     if reason:
         pytest.skip(reason)
     state = tmp_path_factory.mktemp("slurm_cluster")
+    host_config = {path: path.read_bytes() for path in HOST_CONFIG if path.exists()}
     started = time.monotonic()
     try:
         result = subprocess.run(
@@ -179,6 +207,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         assert stop.returncode == 0, f"cluster did not stop:\n{stop.stdout}{stop.stderr}"
         for name, pid in pids:
             assert not process_alive(int(pid)), f"{name} (PID {pid}) still runs after stop"
+        assert {p: p.read_bytes() for p in HOST_CONFIG if p.exists()} == host_config, (
+            "/etc/slurm was not restored"
+        )
 
 
 def process_alive(pid: int) -> bool:
@@ -190,54 +221,99 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.fixture(scope="module")
-def slurm_run(cluster: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The whole workflow, every job a SLURM job: (workdir, Snakemake output, extra args)."""
-    root = tmp_path_factory.mktemp("slurm_run")
-    workdir = copy_workflow(root / "workflow")
-    profile = write_test_profile(workdir / "profiles/slurm/config.yaml", root / "profile")
-    configs = (*SMOKE, extra_configfile(root, "fast.yaml", FAST))
-    expected = planned_jobs(workdir, "all", extra=configs)
-    started = time.monotonic()
-    result = run_snakemake(workdir, "--profile", str(profile), "all", *configs)
-    print(f"\nworkflow through SLURM: {time.monotonic() - started:.1f} s")
-    return workdir, result.output, configs, expected, profile
+def start_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
+    """Snakemake in the background, its output going to `workdir`/snakemake.out."""
+    with open(workdir / "snakemake.out", "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "snakemake", *args],
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def finish_snakemake(process: subprocess.Popen, workdir: Path) -> str:
+    try:
+        process.wait(timeout=RUN_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = (workdir / "snakemake.out").read_text()
+    assert process.returncode == 0, f"snakemake failed ({process.returncode}):\n{output[-8000:]}"
+    return output
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """Rule -> job count from the `Job stats:` table Snakemake prints before running (no `all`)."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Job stats:")]
+    assert starts, f"no job stats in the output:\n{output[-3000:]}"
+    start = starts[0]
+    jobs: dict[str, int] = {}
+    for line in lines[start + 3 :]:
+        name, count = line.split()
+        if name == "total":
+            break
+        if name != "all":
+            jobs[name] = int(count)
+    return jobs
+
+
+@dataclass(frozen=True)
+class Runs:
+    slurm: Path  # the workflow run through SLURM
+    output: str  # its Snakemake output
+    local: Path  # the same settings run by the local executor
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same settings run by the local executor, training with the same thread count."""
-    root = tmp_path_factory.mktemp("local_run")
-    workdir = copy_workflow(root / "workflow")
+def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """The whole workflow with every job a SLURM job, and a local reference run of it."""
+    if not DEBIAN_DATA.is_dir():
+        pytest.skip("needs Debian's dataset-fashion-mnist package")
+    root = tmp_path_factory.mktemp("runs")
     configs = (*SMOKE, extra_configfile(root, "fast.yaml", FAST))
-    targets = [f"results/tables/{name}" for name in TABLES]
+    local = copy_workflow(root / "local")
+    slurm = copy_workflow(root / "slurm")
+    profile = write_test_profile(slurm / "profiles/slurm/config.yaml", root / "profile")
+    # The local run (same training threads as the SLURM jobs get) overlaps the SLURM run,
+    # which spends most of its time waiting between status checks.
     started = time.monotonic()
-    run_snakemake(
-        workdir, *targets, "--cores", "2", "--set-threads", f"train={TRAIN_THREADS}", *configs
+    tables = [f"results/tables/{name}" for name in TABLES]
+    threads = f"train={TRAIN_THREADS}"
+    local_process = start_snakemake(
+        local, *tables, "--cores", "2", "--set-threads", threads, *configs
     )
-    print(f"\nlocal reference run: {time.monotonic() - started:.1f} s")
-    return workdir
+    try:
+        result = run_snakemake(slurm, "--profile", str(profile), "all", *configs)
+    except BaseException:
+        local_process.kill()
+        local_process.wait()
+        raise
+    print(f"\nworkflow through SLURM: {time.monotonic() - started:.1f} s")
+    finish_snakemake(local_process, local)
+    print(f"local reference run (alongside) done after {time.monotonic() - started:.1f} s")
+    return Runs(slurm=slurm, output=result.output, local=local)
 
 
-def test_every_job_runs_on_slurm_with_a_gpu_for_training(slurm_run):
-    workdir, output, _, expected, _ = slurm_run
-    jobs = submitted_jobs(output)
-    print("\nsubmitted jobs (rule, wildcards, SLURM job id):")
-    for rule, wildcards, jobid in jobs:
-        print(f"  {rule:24} {wildcards:18} {jobid}")
+def test_every_job_runs_on_slurm_with_a_gpu_for_training(runs: Runs):
+    jobs = submitted_jobs(runs.output)
+    known = scontrol_jobs()
+    print_jobs(jobs, known)
 
-    # Every job of the plan was submitted to SLURM, none ran on the login node.
-    assert Counter(rule for rule, _, _ in jobs) == Counter(expected), output[-5000:]
-    local = re.findall(r"^localrule (\w+):", output, flags=re.MULTILINE)
+    # Every job Snakemake planned went to SLURM; none ran on the login node (`all` has no code).
+    assert Counter(rule for rule, _, _ in jobs) == Counter(job_stats(runs.output))
+    local = re.findall(r"^localrule (\w+):", runs.output, flags=re.MULTILINE)
     assert set(local) <= {"all"}, local
 
-    known = scontrol_jobs()
     for rule, wildcards, jobid in jobs:
         job = known.get(jobid)
         assert job is not None, f"SLURM does not know job {jobid} ({rule})"
         assert job["JobState"] == "COMPLETED", (rule, job)
         assert job["Comment"].startswith(f"rule_{rule}"), (rule, job)
-        assert job["WorkDir"] == str(workdir)
+        assert job["WorkDir"] == str(runs.slurm)
         gpus = job.get("TresPerJob", "")
         if rule == "train":
             assert "gpu:1" in gpus, f"train {wildcards} got no GPU: {job}"
@@ -245,15 +321,15 @@ def test_every_job_runs_on_slurm_with_a_gpu_for_training(slurm_run):
         else:
             assert "gpu" not in gpus, f"{rule} asked for a GPU: {job}"
 
-    # Inside the job, SLURM's GPU allocation is visible to training (which still runs on
-    # the CPU: the emulated GPU is /dev/null).
-    for model in ("cnn", "cnn_regularized", "mlp"):
-        log = (workdir / f"logs/train/{model}/seed0.log").read_text()
+    # Inside the job, SLURM's GPU allocation is visible to training (which still runs on the
+    # CPU: the emulated GPU is /dev/null), with the threads SLURM granted.
+    for model in MODELS:
+        log = (runs.slurm / f"logs/train/{model}/seed0.log").read_text()
         assert "CUDA_VISIBLE_DEVICES=0" in log, log[:2000]
         assert f"on cpu with {TRAIN_THREADS} threads" in log, log[:2000]
 
     for path in ("results/report/report.html", "results/plots/mlp_vs_cnn.png"):
-        assert (workdir / path).stat().st_size > 0
+        assert (runs.slurm / path).stat().st_size > 0
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -264,44 +340,48 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         ]
 
 
-def test_slurm_results_equal_a_local_run(slurm_run, local_run: Path):
-    workdir = slurm_run[0]
-    for model in ("cnn", "cnn_regularized", "mlp"):
+def read_result(path: Path) -> dict:
+    return {
+        key: value for key, value in json.loads(path.read_text()).items() if key not in TIMING_KEYS
+    }
+
+
+def test_slurm_results_equal_a_local_run(runs: Runs):
+    for model in MODELS:
         stem = f"results/metrics/{model}/seed0"
-        assert read_rows(workdir / f"{stem}.csv") == read_rows(local_run / f"{stem}.csv"), model
-        on_slurm, local = (
-            {
-                key: value
-                for key, value in json.loads((run / f"{stem}.json").read_text()).items()
-                if key not in TIMING_KEYS
-            }
-            for run in (workdir, local_run)
-        )
-        assert on_slurm == local, model
+        assert read_rows(runs.slurm / f"{stem}.csv") == read_rows(runs.local / f"{stem}.csv")
+        on_slurm = read_result(runs.slurm / f"{stem}.json")
+        assert on_slurm == read_result(runs.local / f"{stem}.json"), model
         assert on_slurm["device"] == "cpu"
+        assert on_slurm["threads"] == TRAIN_THREADS
     for name in TABLES:
         table = f"results/tables/{name}"
-        assert (workdir / table).read_text() == (local_run / table).read_text(), name
+        assert (runs.slurm / table).read_text() == (runs.local / table).read_text(), name
 
 
-def test_failed_cluster_job_shows_its_log(slurm_run, tmp_path: Path):
+def test_failed_cluster_job_shows_its_log(cluster: Path, tmp_path: Path):
     """A setting that fails only inside a job: Snakemake names the job's logs and shows them."""
-    finished, _, configs, _, profile = slurm_run
-    workdir = tmp_path / "workflow"
-    shutil.copytree(finished, workdir, symlinks=True)
-    broken = extra_configfile(tmp_path, "broken.yaml", {"training": {"device": "cuda"}})
-    target = "results/metrics/mlp/seed0.json"
+    workdir = copy_workflow(tmp_path / "workflow")
+    profile = write_test_profile(workdir / "profiles/slurm/config.yaml", tmp_path / "profile")
+    broken = {"data": {"mirrors": ["file:///nonexistent/fashion-mnist-mirror/"]}}
+    target = "resources/fashion_mnist/raw/train-images-idx3-ubyte.gz"
     result = run_snakemake(
-        workdir, "--profile", str(profile), target, *configs, broken, check=False
+        workdir,
+        "--profile",
+        str(profile),
+        target,
+        *SMOKE,
+        extra_configfile(tmp_path, "broken.yaml", broken),
+        check=False,
     )
     output = result.output
     assert result.returncode != 0, output[-5000:]
     jobs = submitted_jobs(output)
-    assert [(rule, wildcards) for rule, wildcards, _ in jobs] == [("train", "mlp_0")], output
+    assert [rule for rule, _, _ in jobs] == ["download_fashion_mnist"], output[-5000:]
     jobid = jobs[0][2]
     assert scontrol_jobs()[jobid]["JobState"] == "FAILED"
-    # The rule's log path, SLURM's log path, and (show-failed-logs) the error inside the log.
-    assert "logs/train/mlp/seed0.log" in output, output[-5000:]
-    assert f"rule_train/mlp_0/{jobid}.log" in output, output[-5000:]
-    assert "PyTorch sees no GPU" in output, output[-5000:]
-    print(f"\nfailed job as expected: train mlp_0, SLURM job id {jobid}")
+    # The rule's log and SLURM's log by path, and the error inside the log (show-failed-logs).
+    assert "logs/download_fashion_mnist/download.log" in output, output[-5000:]
+    assert f"rule_download_fashion_mnist/{jobid}.log" in output, output[-5000:]
+    assert "could not fetch a verified copy" in output, output[-5000:]
+    print(f"\nfailed as expected: download_fashion_mnist, SLURM job id {jobid}")

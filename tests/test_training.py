@@ -52,7 +52,7 @@ def run(tmp: Path, splits: dict, model: str = "cnn_regularized", config: dict | 
         weights_path=tmp / "weights.pt",
         checkpoint_path=tmp / "checkpoint" / "seed3.ckpt",
         threads=1,
-        progress=False,
+        progress_bar=False,
     )
 
 
@@ -177,3 +177,47 @@ def test_auto_device_falls_back_to_cpu_without_gpu() -> None:
     assert resolve_device("auto").type == expected
     with pytest.raises(ValueError, match="auto, cpu or cuda"):
         resolve_device("tpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path) -> None:
+    splits = tiny_splits()
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        train_model(
+            model_name="cnn_regularized", model_config=TINY_CNN, splits=splits, seed=3,
+            device_setting="cuda", metrics_csv=tmp_path / folder / "metrics.csv",
+            test_json=tmp_path / folder / "test.json",
+            weights_path=tmp_path / folder / "weights.pt",
+            checkpoint_path=tmp_path / folder / "seed3.ckpt", progress_bar=False,
+        )  # fmt: skip
+    assert numbers_without_timing(tmp_path / "a") == numbers_without_timing(tmp_path / "b")
+    assert json.loads((tmp_path / "a" / "test.json").read_text())["device"] != "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fashion_mnist_study import training
+
+    def train(folder: str) -> None:
+        (tmp_path / folder).mkdir()
+        train_model(
+            model_name="cnn_regularized", model_config=TINY_CNN, splits=tiny_splits(n_train=240),
+            seed=3, device_setting="cuda", metrics_csv=tmp_path / folder / "metrics.csv",
+            test_json=tmp_path / folder / "test.json",
+            weights_path=tmp_path / folder / "weights.pt",
+            checkpoint_path=tmp_path / folder / "seed3.ckpt", progress_bar=False,
+        )  # fmt: skip
+
+    train("graphed")  # 240 images in batches of 32: graph replays plus one eager partial batch
+    monkeypatch.setattr(training.TrainStep, "__call__", training.TrainStep.eager)
+    train("eager")
+    graphed_rows, graphed = numbers_without_timing(tmp_path / "graphed")
+    eager_rows, eager = numbers_without_timing(tmp_path / "eager")
+    for a, b in zip(graphed_rows, eager_rows, strict=True):
+        assert {k: float(v) for k, v in a.items()} == pytest.approx(
+            {k: float(v) for k, v in b.items()}, rel=1e-5, abs=1e-6
+        )
+    assert graphed["test_acc"] == pytest.approx(eager["test_acc"], abs=1 / 64)

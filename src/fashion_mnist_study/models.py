@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import torch
 from torch import nn
 
 PARAM_COLUMNS = ["model", "layer", "type", "shape", "params"]
@@ -12,8 +13,27 @@ IMAGE_SHAPE = (1, 28, 28)
 N_CLASSES = 10
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout whose mask comes from torch.rand: the same regularizer (each unit kept with
+    probability 1 - p, scaled by 1 / (1 - p)), drawn from another random stream.
+
+    Why: on the CPU, the bernoulli_ behind nn.Dropout took 19 ms for one batch of 64 x 30,976
+    features, torch.rand 6 ms; that difference was a fifth of a training step.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        return x * keep / (1 - self.p)
+
+
 def cnn(dropout: float = 0.0) -> nn.Sequential:
     """Conv 32 - Conv 64 (each ReLU + 2x2 max pool, stride 1) - FC 64 - FC 32 - FC 10.
+
+    Each max pool runs before its ReLU: max and ReLU commute exactly (ReLU is monotone), so
+    the function and its gradients are the study's, but the ReLU then touches the smaller
+    pooled tensor, and the pooling kernel skips the zeros that ReLU would create (ties).
 
     With dropout > 0, dropout acts on the flattened 30,976 features that feed the 1.98M-weight
     first fully connected layer: that layer holds 99% of the parameters and is where the
@@ -21,15 +41,15 @@ def cnn(dropout: float = 0.0) -> nn.Sequential:
     """
     layers: OrderedDict[str, nn.Module] = OrderedDict(
         conv1=nn.Conv2d(1, 32, 3),
-        relu1=nn.ReLU(),
         pool1=nn.MaxPool2d(2, stride=1),
+        relu1=nn.ReLU(inplace=True),
         conv2=nn.Conv2d(32, 64, 3),
-        relu2=nn.ReLU(),
         pool2=nn.MaxPool2d(2, stride=1),
+        relu2=nn.ReLU(inplace=True),
         flatten=nn.Flatten(),
     )
     if dropout > 0:
-        layers["dropout"] = nn.Dropout(dropout)
+        layers["dropout"] = Dropout(dropout)
     layers.update(
         fc1=nn.Linear(64 * 22 * 22, 64),
         relu3=nn.ReLU(),
@@ -46,7 +66,7 @@ def mlp(hidden_sizes: list[int], dropout: float = 0.0) -> nn.Sequential:
     sizes = [IMAGE_SHAPE[1] * IMAGE_SHAPE[2], *hidden_sizes]
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
         if dropout > 0:
-            layers[f"dropout{i}"] = nn.Dropout(dropout)
+            layers[f"dropout{i}"] = Dropout(dropout)
         layers[f"fc{i}"] = nn.Linear(n_in, n_out)
         layers[f"relu{i}"] = nn.ReLU()
     layers[f"fc{len(sizes)}"] = nn.Linear(sizes[-1], N_CLASSES)

@@ -9,7 +9,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +126,112 @@ def fingerprint(model_name: str, model_config: dict, seed: int, device: str, spl
     return digest.hexdigest()
 
 
+def model_and_optimizer(
+    model_name: str, model_config: dict, settings: TrainConfig, device: torch.device
+) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """The model in channels-last layout and its Adam optimizer.
+
+    Why channels-last and fused Adam: on the CPU, oneDNN's convolutions and max pooling run
+    their vectorized kernels on NHWC tensors, and the fused optimizer step makes one pass over
+    the 2M parameters instead of several; together about 1.5x the images per second of the
+    plain layout, with the same arithmetic up to floating-point rounding.
+    """
+    model = build_model(model_name, model_config).to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(
+        model.parameters(),
+        lr=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        fused=True,
+        capturable=device.type == "cuda",  # its step can be recorded in a CUDA graph
+    )
+    return model, optimizer
+
+
+class TrainStep:
+    """One optimizer step on the batch of `x`, `y` that `index` selects, summing the loss and
+    the correct predictions on the device (no host synchronisation per batch).
+
+    On a GPU, full batches replay a CUDA graph of the very same step. Why: the CNN's step is
+    some forty small kernels, and launching them one by one from Python cost about 2 ms per
+    batch of 64 on an H200, several times the GPU's own work.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                 y: torch.Tensor, batch_size: int) -> None:  # fmt: skip
+        self.model, self.optimizer, self.x, self.y = model, optimizer, x, y
+        self.batch_size = batch_size
+        self.loss_sum = torch.zeros((), device=x.device)
+        self.correct = torch.zeros((), device=x.device, dtype=torch.long)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.graph_index = torch.zeros(batch_size, dtype=torch.long, device=x.device)
+
+    def eager(self, index: torch.Tensor) -> None:
+        inputs, targets = self.x[index], self.y[index]
+        logits = self.model(inputs)
+        loss = F.cross_entropy(logits, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.loss_sum += loss.detach() * len(index)
+        self.correct += (logits.argmax(1) == targets).sum()
+
+    def __call__(self, index: torch.Tensor) -> None:
+        if self.x.device.type != "cuda" or len(index) != self.batch_size:
+            self.eager(index)
+            return
+        if self.graph is None:
+            self.graph = self.record_graph(index)
+        self.graph_index.copy_(index)
+        self.graph.replay()
+
+    def record_graph(self, index: torch.Tensor) -> torch.cuda.CUDAGraph:
+        """Warm up on a side stream (CUDA graphs need it), record the step, then undo the
+        warm-up's updates, so the graph changes the speed and nothing else."""
+        weights = {key: value.clone() for key, value in self.model.state_dict().items()}
+        moments = {p: {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
+                   for p, state in self.optimizer.state.items()}  # fmt: skip
+        rng = torch.cuda.get_rng_state(self.x.device)
+        self.graph_index.copy_(index)
+        side = torch.cuda.Stream(self.x.device)
+        side.wait_stream(torch.cuda.current_stream(self.x.device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                self.eager(self.graph_index)
+        torch.cuda.current_stream(self.x.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self.eager(self.graph_index)
+        with torch.no_grad():
+            for key, value in self.model.state_dict().items():
+                value.copy_(weights[key])
+            for p, state in self.optimizer.state.items():
+                for key, value in state.items():
+                    if torch.is_tensor(value):
+                        saved = moments.get(p, {}).get(key)  # None: the warm-up made it
+                        if saved is None:
+                            value.zero_()
+                        else:
+                            value.copy_(saved)
+        torch.cuda.set_rng_state(rng, self.x.device)
+        self.loss_sum.zero_()
+        self.correct.zero_()
+        return graph
+
+
+def train_one_epoch(
+    step: TrainStep,
+    order: torch.Tensor,
+    progress: Callable[[range], Iterable[int]] = iter,
+) -> tuple[float, float]:
+    """One pass over the training images in `order`; mean training loss and accuracy."""
+    step.model.train()
+    step.loss_sum.zero_()
+    step.correct.zero_()
+    for start in progress(range(0, len(order), step.batch_size)):
+        step(order[start : start + step.batch_size])
+    return step.loss_sum.item() / len(order), step.correct.item() / len(order)
+
+
 def write_metrics(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
@@ -152,7 +260,7 @@ def train_model(
     weights_path: str | os.PathLike[str],
     checkpoint_path: str | os.PathLike[str],
     threads: int = 1,
-    progress: bool = True,
+    progress_bar: bool = True,
 ) -> dict:
     """Train, validate every epoch, test once; resume from `checkpoint_path` if it matches."""
     settings = TrainConfig.from_model_config(model_config)
@@ -167,10 +275,7 @@ def train_model(
     )
 
     torch.manual_seed(seed)
-    model = build_model(model_name, model_config).to(device)
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
-    )
+    model, optimizer = model_and_optimizer(model_name, model_config, settings, device)
     x_train, y_train = as_tensors(splits["x_train"], splits["y_train"], device)
     x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
     key = fingerprint(model_name, model_config, seed, device.type, splits)
@@ -190,35 +295,24 @@ def train_model(
     write_metrics(metrics_csv, rows)
 
     n, batch_size = len(x_train), settings.batch_size
+    step = TrainStep(model, optimizer, x_train, y_train, batch_size)
     started = time.perf_counter()
     for epoch in range(len(rows) + 1, settings.epochs + 1):
         epoch_start = time.perf_counter()
-        model.train()
         order = torch.randperm(n, generator=epoch_generator(seed, epoch)).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        batches = range(0, n, batch_size)
-        for start in tqdm(
-            batches,
+        progress = partial(
+            tqdm,
             desc=f"{model_name} epoch {epoch}",
-            disable=not progress,
+            disable=not progress_bar,
             file=sys.stderr,
             mininterval=5,
-        ):
-            index = order[start : start + batch_size]
-            inputs, targets = x_train[index], y_train[index]
-            logits = model(inputs)
-            loss = F.cross_entropy(logits, targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(index)
-            correct += (logits.argmax(1) == targets).sum()
+        )
+        train_loss, train_acc = train_one_epoch(step, order, progress)
         val_loss, val_acc = evaluate(model, x_val, y_val)
         row = {
             "epoch": epoch,
-            "train_loss": loss_sum.item() / n,
-            "train_acc": correct.item() / n,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
             "val_loss": val_loss,
             "val_acc": val_acc,
             "seconds": round(time.perf_counter() - epoch_start, 3),

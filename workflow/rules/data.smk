@@ -11,8 +11,6 @@ rule download_fashion_mnist:
     cache: "omit-software"
     conda:
         "../envs/study.yaml"
-    params:
-        mirrors=config["data"]["mirrors"],
     script:
         "../scripts/download_fashion_mnist.py"
 

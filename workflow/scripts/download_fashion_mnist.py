@@ -5,4 +5,6 @@ from fashion_mnist_study.joblog import log_to
 
 log_to(snakemake.log[0])
 destinations = {Path(path).name.removesuffix(".gz"): Path(path) for path in snakemake.output}
-fetch_fashion_mnist(snakemake.params.mirrors, destinations)
+# Mirrors are read from the config, not declared as params: the files are defined by their
+# checksums, so editing the list of places to fetch them from must not redo the study.
+fetch_fashion_mnist(snakemake.config["data"]["mirrors"], destinations)

@@ -1,0 +1,181 @@
+"""Training throughput: the project's step against a plain notebook-style loop, side by side.
+
+    python -m fashion_mnist_study.bench [--device auto] [--batch-size 64] [--rounds 5]
+
+For each model it alternates the two loops round by round on the same random images, keeps
+the best round of each (the least disturbed by other processes), and relates both to the
+machine's float32 matmul rate measured in the same run. Nothing here changes what is learned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
+
+from fashion_mnist_study.models import MODEL_NAMES, build_model
+from fashion_mnist_study.training import (
+    TrainConfig,
+    TrainStep,
+    configure_threads,
+    model_and_optimizer,
+    resolve_device,
+    train_one_epoch,
+)
+
+MLP_HIDDEN = [2176, 128, 128]
+TRAIN_IMAGES = 50_000  # one epoch of the study
+
+
+def notebook_model(name: str) -> nn.Module:
+    """The study's models as a notebook writes them: conv-ReLU-pool order, default layout."""
+    if name == "mlp":
+        return build_model("mlp", {"hidden_sizes": MLP_HIDDEN})
+    layers: OrderedDict[str, nn.Module] = OrderedDict(
+        conv1=nn.Conv2d(1, 32, 3), relu1=nn.ReLU(), pool1=nn.MaxPool2d(2, stride=1),
+        conv2=nn.Conv2d(32, 64, 3), relu2=nn.ReLU(), pool2=nn.MaxPool2d(2, stride=1),
+        flatten=nn.Flatten(),
+    )  # fmt: skip
+    if name == "cnn_regularized":
+        layers["dropout"] = nn.Dropout(0.7)
+    layers.update(
+        fc1=nn.Linear(30976, 64), relu3=nn.ReLU(), fc2=nn.Linear(64, 32), relu4=nn.ReLU(),
+        fc3=nn.Linear(32, 10),
+    )  # fmt: skip
+    return nn.Sequential(layers)
+
+
+def model_config(name: str) -> dict:
+    return {
+        "epochs": 1, "batch_size": 64, "learning_rate": 1e-3,
+        "weight_decay": 1e-5 if name == "cnn_regularized" else 0.0,
+        "dropout": 0.7 if name == "cnn_regularized" else 0.0, "hidden_sizes": MLP_HIDDEN,
+    }  # fmt: skip
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    a @ b  # warm-up
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    synchronize(device)
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def training_flops_per_image(name: str, batch_size: int) -> float:
+    """Forward + backward FLOPs of one training image, counted by PyTorch's FLOP counter."""
+    model = notebook_model(name)
+    x, y = torch.rand(batch_size, 1, 28, 28), torch.randint(0, 10, (batch_size,))
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return counter.get_total_flops() / batch_size
+
+
+def notebook_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> Callable:
+    """DataLoader over a TensorDataset, default layout, for-each Adam: a typical notebook."""
+    model = notebook_model(name).to(x.device)
+    settings = model_config(name)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
+    )
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
+
+    def run() -> None:
+        model.train()
+        for inputs, targets in loader:
+            loss = F.cross_entropy(model(inputs), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        synchronize(x.device)
+
+    return run
+
+
+def project_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> Callable:
+    """The workflow's own model setup and epoch loop (fashion_mnist_study.training)."""
+    settings = TrainConfig.from_model_config({**model_config(name), "batch_size": batch_size})
+    model, optimizer = model_and_optimizer(name, model_config(name), settings, x.device)
+    generator = torch.Generator().manual_seed(0)
+    step = TrainStep(model, optimizer, x, y, batch_size)
+
+    def run() -> None:
+        order = torch.randperm(len(x), generator=generator).to(x.device)
+        train_one_epoch(step, order)
+
+    return run
+
+
+def best_rate(runs: dict[str, Callable], images: int, rounds: int) -> dict[str, float]:
+    """Images/s of each run, best of `rounds`, alternating the runs within each round."""
+    for run in runs.values():
+        run()  # warm-up: allocator, oneDNN primitives, CUDA kernels
+    best = dict.fromkeys(runs, 0.0)
+    for _ in range(rounds):
+        for label, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[label] = max(best[label], images / (time.perf_counter() - start))
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--images", type=int, default=2048, help="images per timed round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    args = parser.parse_args(argv)
+
+    device = resolve_device(args.device)
+    threads = configure_threads(args.threads)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(
+        f"device {name}, {threads} threads, torch {torch.__version__}, "
+        f"batch {args.batch_size}, {args.images} images x {args.rounds} rounds"
+    )
+    torch.manual_seed(0)
+    x = torch.rand(args.images, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (args.images,), device=device)
+    matmul = matmul_gflops(device)
+    print(f"matmul 2048x2048 float32: {matmul:.1f} GFLOP/s")
+    print(
+        f"{'model':<16}{'notebook img/s':>15}{'project img/s':>15}{'speed-up':>10}"
+        f"{'GFLOP/s':>9}{'of matmul':>10}{'s/epoch':>9}"
+    )
+    for model in args.models:
+        rates = best_rate(
+            {
+                "notebook": notebook_loop(model, x, y, args.batch_size),
+                "project": project_loop(model, x, y, args.batch_size),
+            },
+            args.images,
+            args.rounds,
+        )
+        gflops = rates["project"] * training_flops_per_image(model, args.batch_size) / 1e9
+        print(
+            f"{model:<16}{rates['notebook']:>15.0f}{rates['project']:>15.0f}"
+            f"{rates['project'] / rates['notebook']:>9.2f}x{gflops:>9.1f}"
+            f"{gflops / matmul:>10.0%}{TRAIN_IMAGES / rates['project']:>9.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
