@@ -24,8 +24,9 @@ class Dropout(nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        keep = torch.rand_like(x) >= self.p
-        return x * keep / (1 - self.p)
+        # One float mask that keeps and rescales: a single multiply forward and backward.
+        scale = (torch.rand_like(x) >= self.p).to(x.dtype).mul_(1 / (1 - self.p))
+        return x * scale
 
 
 def cnn(dropout: float = 0.0) -> nn.Sequential:

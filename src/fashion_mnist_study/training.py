@@ -24,7 +24,9 @@ from fashion_mnist_study.atomic import atomic_path, write_text
 from fashion_mnist_study.models import build_model, count_parameters
 
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
-EVAL_BATCH_SIZE = 2048
+# Images per evaluation batch. On the CPU, a 64-image batch's activations stay in the caches;
+# at 2,048 the max pools became memory-bound and evaluation ran at half the speed.
+EVAL_BATCH_SIZE = {"cpu": 64, "cuda": 2048}
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,10 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     model.eval()
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for start in range(0, len(x), EVAL_BATCH_SIZE):
-        logits = model(x[start : start + EVAL_BATCH_SIZE])
-        target = y[start : start + EVAL_BATCH_SIZE]
+    batch = EVAL_BATCH_SIZE[x.device.type]
+    for start in range(0, len(x), batch):
+        logits = model(x[start : start + batch])
+        target = y[start : start + batch]
         loss_sum += F.cross_entropy(logits, target, reduction="sum")
         correct += (logits.argmax(1) == target).sum()
     return loss_sum.item() / len(x), correct.item() / len(x)

@@ -13,7 +13,7 @@ rule train:
         "../envs/study.yaml"
     threads: workflow.cores
     resources:
-        gpu=1 if uses_gpu() else 0,
+        gpu=1 if uses_gpu() else None,
     params:
         model=get_model_config,
         device=config["training"]["device"],
