@@ -233,3 +233,11 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
     assert "resuming after epoch" in log
     assert [int(r["epoch"]) for r in read_csv(metrics)] == [1, 2, 3, 4]
     assert planned_jobs(workdir, "results/metrics/cnn/seed0.json", extra=extra) == {}
+
+
+def test_snakemake_report_has_every_figure_with_its_caption(smoke_run_copy: Path) -> None:
+    snakemake(smoke_run_copy, "--report", "results/report/snakemake_report.html", *SMOKE)
+    report = (smoke_run_copy / "results/report/snakemake_report.html").read_text()
+    for figure in ("filters.png", "mlp_vs_cnn.png", "overfitting.png", "cnn_curves.png"):
+        assert figure in report
+    assert "Euclidean distance and largest absolute difference" in report  # a caption's text
