@@ -36,8 +36,11 @@ def copy_workflow(destination: Path) -> Path:
     return destination
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake in `workdir` with this interpreter; output captured as text."""
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: float | None = None
+) -> subprocess.CompletedProcess:
+    """Run Snakemake in `workdir` with this interpreter; output captured as text, both streams
+    together in `.output` as well."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
@@ -45,11 +48,13 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
         capture_output=True,
         text=True,
         env=env,
+        timeout=timeout,
     )
+    result.output = result.stdout + result.stderr
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
+            f"{result.stdout[-5000:]}\n{result.stderr[-8000:]}"
         )
     return result
 

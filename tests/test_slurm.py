@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow
+from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, snakemake
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -73,26 +73,6 @@ def slurm_unavailable() -> str | None:
             f"`{' '.join(install)}` failed: {result.stderr.strip()[-500:]}"
         )
     return None
-
-
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Like conftest.snakemake, with a time limit; stdout and stderr together in `.output`."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        timeout=RUN_TIMEOUT,
-    )
-    result.output = result.stdout
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.output[-8000:]}"
-        )
-    return result
 
 
 def submitted_jobs(output: str) -> list[tuple[str, str, str]]:
@@ -287,7 +267,7 @@ def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
         local, *tables, "--cores", "2", "--set-threads", threads, *configs
     )
     try:
-        result = run_snakemake(slurm, "--profile", str(profile), "all", *configs)
+        result = snakemake(slurm, "--profile", str(profile), "all", *configs, timeout=RUN_TIMEOUT)
     except BaseException:
         local_process.kill()
         local_process.wait()
@@ -365,7 +345,7 @@ def test_failed_cluster_job_shows_its_log(cluster: Path, tmp_path: Path):
     profile = write_test_profile(workdir / "profiles/slurm/config.yaml", tmp_path / "profile")
     broken = {"data": {"mirrors": ["file:///nonexistent/fashion-mnist-mirror/"]}}
     target = "resources/fashion_mnist/raw/train-images-idx3-ubyte.gz"
-    result = run_snakemake(
+    result = snakemake(
         workdir,
         "--profile",
         str(profile),
@@ -373,6 +353,7 @@ def test_failed_cluster_job_shows_its_log(cluster: Path, tmp_path: Path):
         *SMOKE,
         extra_configfile(tmp_path, "broken.yaml", broken),
         check=False,
+        timeout=RUN_TIMEOUT,
     )
     output = result.output
     assert result.returncode != 0, output[-5000:]

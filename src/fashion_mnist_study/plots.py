@@ -98,38 +98,40 @@ def plot_curves(model: str, curves: Curves, path: str, style: dict) -> None:
     _save(fig, path, style["dpi"])
 
 
-def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
-    """Train-validation accuracy gap per epoch, with and without regularization."""
+def _compare_models(
+    curves: dict[str, Curves], values: str, ylabel: str, title: str, path: str, style: dict
+) -> None:
+    """One line (or band) per model of `values`, an attribute of Curves, in percent."""
     fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
     for model, model_curves in curves.items():
         _band(
             ax,
             model_curves.epochs,
-            100 * model_curves.gap,
+            100 * getattr(model_curves, values),
             LABELS.get(model, model),
             COLORS.get(model, "black"),
         )
-    ax.axhline(0, color="gray", linewidth=0.8)
-    ax.set_ylabel("training - validation accuracy (points)")
-    ax.set_title("Overfitting: accuracy gap per epoch")
-    _epoch_axis(ax, next(iter(curves.values())).epochs)
-    ax.legend()
-    _save(fig, path, style["dpi"])
-
-
-def plot_validation_accuracy(curves: dict[str, Curves], path: str, style: dict, title: str) -> None:
-    """Validation accuracy of several models over the epochs."""
-    fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
-    for model, model_curves in curves.items():
-        _band(
-            ax,
-            model_curves.epochs,
-            100 * model_curves.val_acc,
-            LABELS.get(model, model),
-            COLORS.get(model, "black"),
-        )
-    ax.set_ylabel("validation accuracy (%)")
+    if values == "gap":
+        ax.axhline(0, color="gray", linewidth=0.8)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     _epoch_axis(ax, next(iter(curves.values())).epochs)
     ax.legend()
     _save(fig, path, style["dpi"])
+
+
+def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
+    """Train-validation accuracy gap per epoch, with and without regularization."""
+    _compare_models(
+        curves,
+        "gap",
+        "training - validation accuracy (points)",
+        "Overfitting: accuracy gap per epoch",
+        path,
+        style,
+    )
+
+
+def plot_validation_accuracy(curves: dict[str, Curves], path: str, style: dict, title: str) -> None:
+    """Validation accuracy of several models over the epochs."""
+    _compare_models(curves, "val_acc", "validation accuracy (%)", title, path, style)
