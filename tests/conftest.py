@@ -59,22 +59,27 @@ def snakemake(
     return result
 
 
-def planned_jobs(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> dict[str, int]:
-    """Rule name -> job count that a dry run plans (`all` left out; empty when up to date)."""
-    result = snakemake(workdir, *targets, "--dry-run", "--quiet", "rules", *extra)
-    lines = result.stdout.splitlines()
-    if not any(line.startswith("Job stats:") for line in lines):
-        assert "Nothing to be done" in result.stdout, result.stdout[-3000:]
-        return {}
-    start = next(i for i, line in enumerate(lines) if line.startswith("Job stats:"))
+def job_stats(output: str) -> dict[str, int]:
+    """Rule -> job count from the `Job stats:` table Snakemake prints (`all` left out)."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Job stats:")]
+    assert starts, f"no job stats in the output:\n{output[-3000:]}"
     jobs: dict[str, int] = {}
-    for line in lines[start + 3 :]:
+    for line in lines[starts[0] + 3 :]:
         name, count = line.split()
         if name == "total":
             break
         if name != "all":
             jobs[name] = int(count)
     return jobs
+
+
+def planned_jobs(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> dict[str, int]:
+    """Rule name -> job count that a dry run plans (`all` left out; empty when up to date)."""
+    result = snakemake(workdir, *targets, "--dry-run", "--quiet", "rules", *extra)
+    if "Nothing to be done" in result.stdout:
+        return {}
+    return job_stats(result.stdout)
 
 
 SMOKE = ("--configfile", "config/smoke.yaml")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, snakemake
+from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, job_stats, snakemake
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -223,22 +223,6 @@ def finish_snakemake(process: subprocess.Popen, workdir: Path) -> str:
     output = (workdir / "snakemake.out").read_text()
     assert process.returncode == 0, f"snakemake failed ({process.returncode}):\n{output[-8000:]}"
     return output
-
-
-def job_stats(output: str) -> dict[str, int]:
-    """Rule -> job count from the `Job stats:` table Snakemake prints before running (no `all`)."""
-    lines = output.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("Job stats:")]
-    assert starts, f"no job stats in the output:\n{output[-3000:]}"
-    start = starts[0]
-    jobs: dict[str, int] = {}
-    for line in lines[start + 3 :]:
-        name, count = line.split()
-        if name == "total":
-            break
-        if name != "all":
-            jobs[name] = int(count)
-    return jobs
 
 
 @dataclass(frozen=True)

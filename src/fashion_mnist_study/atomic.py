@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from collections.abc import Iterator
@@ -39,8 +40,6 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def write_csv(path: str | os.PathLike[str], rows: list[dict], columns: list[str]) -> None:
     """Write `rows` (dicts keyed by `columns`) as a CSV file, whole or not at all."""
-    import csv
-
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from fashion_mnist_study.atomic import atomic_path
+
 FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -146,8 +148,6 @@ def apply_filters_to_test_images(
 
 
 def save_filter_outputs(outputs: dict[str, np.ndarray], path: str) -> None:
-    from fashion_mnist_study.atomic import atomic_path
-
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **outputs)
 

@@ -99,7 +99,13 @@ def plot_curves(model: str, curves: Curves, path: str, style: dict) -> None:
 
 
 def _compare_models(
-    curves: dict[str, Curves], values: str, ylabel: str, title: str, path: str, style: dict
+    curves: dict[str, Curves],
+    values: str,
+    ylabel: str,
+    title: str,
+    path: str,
+    style: dict,
+    zero_line: bool = False,
 ) -> None:
     """One line (or band) per model of `values`, an attribute of Curves, in percent."""
     fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
@@ -111,7 +117,7 @@ def _compare_models(
             LABELS.get(model, model),
             COLORS.get(model, "black"),
         )
-    if values == "gap":
+    if zero_line:
         ax.axhline(0, color="gray", linewidth=0.8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -129,6 +135,7 @@ def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
         "Overfitting: accuracy gap per epoch",
         path,
         style,
+        zero_line=True,
     )
 
 
