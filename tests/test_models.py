@@ -1,4 +1,5 @@
-"""The three models: the study's parameter counts, layer order and output shapes."""
+"""The three models: the study's parameter counts, layer order, output shapes, and the two
+layers written for speed (the flatten order and the dropout mask)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from torch import nn
 
 from fashion_mnist_study.models import (
     PARAM_COLUMNS,
+    Dropout,
     build_model,
     count_parameters,
     parameter_rows,
@@ -107,3 +109,54 @@ def test_build_model_rejects_dropout_outside_zero_to_one(name: str, dropout: flo
 def test_build_model_rejects_bad_mlp_hidden_sizes(hidden) -> None:
     with pytest.raises(ValueError, match="hidden_sizes must be positive sizes"):
         build_model("mlp", {"hidden_sizes": hidden})
+
+
+def test_cnn_computes_what_a_channel_first_flatten_computes_with_fc1_columns_reordered() -> None:
+    torch.manual_seed(0)
+    model = build_model("cnn", CONFIG["cnn"]).eval()
+    reference = build_model("cnn", CONFIG["cnn"]).eval()
+    reference.flatten = nn.Flatten()
+    state = model.state_dict()
+    # fc1 column (h, w, c) of ours is column (c, h, w) of the channel-first model.
+    state["fc1.weight"] = state["fc1.weight"].view(64, 22, 22, 64).permute(0, 3, 1, 2).flatten(1)
+    reference.load_state_dict(state)
+    x = torch.rand(8, 1, 28, 28)
+    with torch.inference_mode():
+        ours = model(x.contiguous(memory_format=torch.channels_last))
+        assert torch.allclose(ours, reference(x), atol=1e-5)
+        assert torch.allclose(ours, model(x), atol=1e-5)  # any memory layout, same function
+        assert not torch.allclose(ours, reference.fc3.bias.expand_as(ours), atol=1e-3)
+
+
+def test_dropout_keeps_units_at_the_configured_rate_and_preserves_the_mean() -> None:
+    torch.manual_seed(0)
+    dropout = Dropout(0.7).train()
+    out = dropout(torch.ones(64, 30976))
+    kept = out != 0
+    # 1,982,464 draws: the kept fraction's standard deviation is 0.0003.
+    assert abs(kept.float().mean().item() - 0.3) < 0.002
+    assert torch.allclose(out[kept], torch.tensor(65536 / 19661))  # 1 / kept probability
+    assert abs(out.mean().item() - 1) < 0.007
+
+
+def test_dropout_masks_differ_between_calls_and_repeat_with_the_seed() -> None:
+    dropout = Dropout(0.5).train()
+    x = torch.ones(4, 1000)
+    torch.manual_seed(1)
+    first, second = dropout(x), dropout(x)
+    torch.manual_seed(1)
+    assert torch.equal(dropout(x), first)
+    assert not torch.equal(first, second)
+    # Every 16-bit quarter of the 64-bit draws is used: no position is always kept or dropped.
+    masks = torch.stack([dropout(x) != 0 for _ in range(200)])
+    assert masks.any(0).all() and (~masks).any(0).all()
+
+
+def test_dropout_gradient_is_its_mask_and_eval_mode_is_the_identity() -> None:
+    dropout = Dropout(0.7).train()
+    x = torch.rand(3, 50, requires_grad=True)
+    out = dropout(x)
+    out.sum().backward()
+    assert torch.equal(x.grad, (out != 0) * (65536 / 19661))
+    assert torch.equal(dropout.eval()(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x)

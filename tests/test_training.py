@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -15,7 +16,12 @@ import numpy as np
 import pytest
 import torch
 
-from fashion_mnist_study.training import TrainConfig, resolve_device, train_model
+from fashion_mnist_study.training import (
+    TrainConfig,
+    keep_freed_memory,
+    resolve_device,
+    train_model,
+)
 
 TINY_CNN = {
     "epochs": 4,
@@ -221,3 +227,41 @@ def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
             {k: float(v) for k, v in b.items()}, rel=1e-5, abs=1e-6
         )
     assert graphed["test_acc"] == pytest.approx(eager["test_acc"], abs=1 / 64)
+
+
+FREED_BYTES_KEPT = """
+import ctypes, sys
+import torch
+from fashion_mnist_study.training import keep_freed_memory
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = MallInfo2
+activations = torch.ones(4_000_000)  # 16 MB, a large batch's activations
+del activations
+print(mallinfo2().fordblks)  # free bytes the process keeps for its next allocations
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_freed_batch_memory_stays_in_the_process_for_the_next_batch() -> None:
+    def kept_bytes(mode: str) -> int:
+        result = subprocess.run(
+            [sys.executable, "-c", FREED_BYTES_KEPT, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(result.stdout)
+
+    # By default glibc unmaps a freed 16 MB block, and touching it again faults in 4,096 pages.
+    assert kept_bytes("default") < 8_000_000 < 16_000_000 < kept_bytes("keep")
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] == "glibc", reason="for C libraries other than glibc")
+def test_keeping_freed_memory_is_skipped_without_glibc() -> None:
+    assert keep_freed_memory() is False

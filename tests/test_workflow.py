@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import SMOKE, needs_debian_data, planned_jobs, snakemake
+from conftest import (
+    SMOKE,
+    SMOKE_CORES,
+    needs_debian_data,
+    planned_jobs,
+    smoke_run_output,
+    snakemake,
+)
+
+from fashion_mnist_study.hardware import usable_cpus
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
 
@@ -78,6 +88,55 @@ def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path)
     cnn_acc = json.loads((run / "results/metrics/cnn/seed0.json").read_text())["test_acc"]
     assert f"{100 * cnn_acc:.2f}%" in report
     assert 'src="data:image/png;base64,' in report and 'src="http' not in report
+
+
+def training_jobs(output: str) -> list[tuple[str, int, int]]:
+    """(event, jobid, training CPUs) for each training job's start and finish, in the order
+    Snakemake printed them."""
+    events, rule, jobid = [], None, None
+    for line in output.splitlines():
+        line = line.strip()
+        if line.endswith("rule train:"):
+            rule = "train"
+        elif line.endswith(":") and "rule " in line:
+            rule = None
+        elif rule == "train" and line.startswith("jobid:"):
+            jobid = int(line.split()[1])
+        elif rule == "train" and line.startswith("resources:"):
+            cpus = re.search(r"training_cpus=(\d+)", line)
+            assert cpus, f"training job {jobid} declares no training_cpus: {line}"
+            events.append(("start", jobid, int(cpus.group(1))))
+            rule = None
+        elif line.startswith("Finished jobid:") and "(Rule: train)" in line:
+            events.append(("finish", int(line.split()[2]), 0))
+    return events
+
+
+def test_trainings_share_the_cpus_without_oversubscribing(finished_smoke_run: Path) -> None:
+    events = training_jobs(smoke_run_output(finished_smoke_run))
+    cpus = min(SMOKE_CORES, usable_cpus())
+    granted, running, most = {}, 0, 0
+    for event, jobid, threads in events:
+        if event == "start":
+            granted[jobid] = threads
+            running += threads
+            most = max(most, running)
+        else:
+            running -= granted[jobid]
+    assert len(granted) == 3 and running == 0
+    assert most <= cpus  # never more training threads than CPUs, though --cores 4 was given
+    assert set(granted.values()) == {max(1, cpus // 3)}
+    # Each job used the threads it was granted (its log names them).
+    for log in (finished_smoke_run / "logs" / "train").glob("*/seed*.log"):
+        assert f"with {max(1, cpus // 3)} threads" in log.read_text()
+
+
+def test_the_cnns_start_before_the_mlp(finished_smoke_run: Path) -> None:
+    if min(SMOKE_CORES, usable_cpus()) >= 3:
+        pytest.skip("with 3 CPUs or more, all three trainings start at once")
+    output = smoke_run_output(finished_smoke_run)
+    started = re.findall(r"log: logs/train/(\w+)/seed0\.log", output)
+    assert started[-1] == "mlp" and sorted(started[:2]) == ["cnn", "cnn_regularized"]
 
 
 def test_second_dry_run_after_a_full_run_has_nothing_to_do(finished_smoke_run: Path) -> None:

@@ -1,16 +1,21 @@
 """Training throughput: the project's step against a plain notebook-style loop, side by side.
 
     python -m fashion_mnist_study.bench [--device auto] [--batch-size 64] [--rounds 5]
+    python -m fashion_mnist_study.bench --side-by-side
 
 For each model it alternates the two loops round by round on the same random images, keeps
 the best round of each (the least disturbed by other processes), and relates both to the
 machine's float32 matmul rate measured in the same run. Nothing here changes what is learned.
+
+--side-by-side times what the workflow's scheduling choice rests on: the two CNNs trained one
+after the other with all CPUs each, against side by side with the CPUs shared out (the
+workflow's way on the CPU, see get_training_threads in workflow/rules/common.smk).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import multiprocessing
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,11 +26,13 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from fashion_mnist_study.hardware import usable_cpus
 from fashion_mnist_study.models import MODEL_NAMES, build_model
 from fashion_mnist_study.training import (
     TrainConfig,
     TrainStep,
     configure_threads,
+    keep_freed_memory,
     model_and_optimizer,
     resolve_device,
     train_one_epoch,
@@ -134,18 +141,93 @@ def best_rate(runs: dict[str, Callable], images: int, rounds: int) -> dict[str, 
     return best
 
 
+def timed_training(name: str, threads: int, images: int, rounds: int, start, seconds) -> None:
+    """In a process of its own: set up as a training job does, then time `rounds` passes over
+    `images` random images once every process of the measurement is ready (`start`)."""
+    configure_threads(threads)
+    keep_freed_memory()
+    torch.manual_seed(0)
+    x, y = torch.rand(images, 1, 28, 28), torch.randint(0, 10, (images,))
+    run = project_loop(name, x, y, batch_size=64)
+    run()  # warm-up
+    start.wait()
+    began = time.perf_counter()
+    for _ in range(rounds):
+        run()
+    seconds.put((name, time.perf_counter() - began))
+
+
+def training_seconds(
+    models: list[str], threads: int, together: bool, images: int, rounds: int
+) -> dict[str, float]:
+    """Seconds each model takes to train on `rounds` x `images` images, each in a process of
+    its own with `threads` threads, all at once (`together`) or one after another."""
+    context = multiprocessing.get_context("spawn")  # fresh processes: no inherited thread pools
+    seconds: dict[str, float] = {}
+    for batch in [models] if together else [[model] for model in models]:
+        start, results = context.Barrier(len(batch)), context.Queue()
+        workers = [
+            context.Process(
+                target=timed_training, args=(model, threads, images, rounds, start, results)
+            )
+            for model in batch
+        ]
+        for worker in workers:
+            worker.start()
+        seconds.update(results.get() for _ in workers)
+        for worker in workers:
+            worker.join()
+            if worker.exitcode != 0:
+                raise RuntimeError(f"benchmark process failed with exit code {worker.exitcode}")
+    return seconds
+
+
+def side_by_side(images: int, rounds: int, repeats: int) -> None:
+    """Both CNNs one after the other with all CPUs, against side by side sharing them; the
+    best (shortest) time of each model in each arrangement over `repeats` alternations."""
+    cpus = usable_cpus()
+    models = ["cnn", "cnn_regularized"]
+    shared = max(1, cpus // len(models))
+    arrangements = {
+        f"after, {cpus} threads": (cpus, False),
+        f"beside, {shared} each": (shared, True),
+    }
+    best = {label: dict.fromkeys(models, float("inf")) for label in arrangements}
+    for _ in range(repeats):
+        for label, (threads, together) in arrangements.items():
+            for model, took in training_seconds(models, threads, together, images, rounds).items():
+                best[label][model] = min(best[label][model], took)
+    print(f"{rounds} x {images} images per model, {cpus} CPUs, best of {repeats}")
+    print(f"{'arrangement':<20}" + "".join(f"{model + ' img/s':>22}" for model in models)
+          + f"{'both img/s':>12}")  # fmt: skip
+    for label, seconds in best.items():
+        # Side by side the slower model sets the pace; one after the other the times add up.
+        both = max(seconds.values()) if label.startswith("beside") else sum(seconds.values())
+        print(f"{label:<20}" + "".join(f"{rounds * images / seconds[m]:>22.0f}" for m in models)
+              + f"{len(models) * rounds * images / both:>12.0f}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--images", type=int, default=2048, help="images per timed round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--threads", type=int, default=usable_cpus())
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="time the two CNNs trained one after the other against side by side (CPU)",
+    )
     args = parser.parse_args(argv)
+    if args.side_by_side:
+        side_by_side(args.images, rounds=3, repeats=args.rounds)
+        return
 
     device = resolve_device(args.device)
     threads = configure_threads(args.threads)
+    keep_freed_memory()  # for both loops alike: the comparison stays one of the loops alone
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(
         f"device {name}, {threads} threads, torch {torch.__version__}, "

@@ -15,3 +15,10 @@ def visible_gpu_count() -> int:
         entries = [entry for entry in visible.split(",") if entry.strip()]
         return 0 if not entries or entries[0].strip() == "-1" else len(entries)
     return len(list(NVIDIA_GPUS.iterdir())) if NVIDIA_GPUS.is_dir() else 0
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one, as on Linux)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

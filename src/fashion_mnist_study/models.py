@@ -14,19 +14,40 @@ N_CLASSES = 10
 
 
 class Dropout(nn.Dropout):
-    """nn.Dropout whose mask comes from torch.rand: the same regularizer (each unit kept with
-    probability 1 - p, scaled by 1 / (1 - p)), drawn from another random stream.
+    """nn.Dropout with a cheaper random mask: each unit is kept with probability 1 - p, rounded
+    to a multiple of 1/65536 (0.7 becomes 0.6999969), and scaled by the inverse of that kept
+    probability, so the expected output is still the input.
 
-    Why: on the CPU, the bernoulli_ behind nn.Dropout took 19 ms for one batch of 64 x 30,976
-    features, torch.rand 6 ms; that difference was a fifth of a training step.
+    Why: torch's CPU random generator is serial. For one batch of 64 x 30,976 features,
+    nn.Dropout's bernoulli_ took 19 ms and a torch.rand mask 8 ms, a tenth of a training step;
+    taking four 16-bit numbers from each 64-bit draw brings the whole mask to 4 ms.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
+        kept = max(1, round((1 - self.p) * 65536))  # out of 65536
+        words = torch.empty((x.numel() + 3) // 4, dtype=torch.int64, device=x.device)
+        # From the smallest int64 with no upper bound: all 64 bits random, so each 16-bit
+        # quarter is uniform on [-32768, 32767].
+        numbers = words.random_(torch.iinfo(torch.int64).min, None).view(torch.int16)[: x.numel()]
         # One float mask that keeps and rescales: a single multiply forward and backward.
-        scale = (torch.rand_like(x) >= self.p).to(x.dtype).mul_(1 / (1 - self.p))
+        scale = (numbers.view_as(x) < kept - 32768) * (65536 / kept)
         return x * scale
+
+
+class FlattenChannelsLast(nn.Module):
+    """Flatten (N, C, H, W) feature maps in height-width-channel order.
+
+    Why this order: channels-last memory holds the features in it, so flattening is a view.
+    nn.Flatten's channel-first order copied 8 MB per batch and sent the gradients back into
+    ReLU and max pooling in the other memory layout, about 5% of a CNN training step on the
+    CPU. Which fixed order fc1 reads its inputs in does not change the model: its weights
+    start independent and identically distributed.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(1)
 
 
 def cnn(dropout: float = 0.0) -> nn.Sequential:
@@ -47,7 +68,7 @@ def cnn(dropout: float = 0.0) -> nn.Sequential:
         conv2=nn.Conv2d(32, 64, 3),
         pool2=nn.MaxPool2d(2, stride=1),
         relu2=nn.ReLU(inplace=True),
-        flatten=nn.Flatten(),
+        flatten=FlattenChannelsLast(),
     )
     if dropout > 0:
         layers["dropout"] = Dropout(dropout)

@@ -1,19 +1,20 @@
 rule train:
     input:
         splits=SPLITS,
-        code=package_modules("training", "models", "data", "atomic"),
+        code=package_modules("training", "models", "data", "atomic", "hardware"),
     output:
         metrics="results/metrics/{model}/seed{seed}.csv",
         test="results/metrics/{model}/seed{seed}.json",
         weights="results/models/{model}/seed{seed}.pt",
     log:
         "logs/train/{model}/seed{seed}.log",
-    # All granted cores: one training saturates a machine's CPUs on its own.
+    priority: get_training_priority
     conda:
         "../envs/study.yaml"
-    threads: workflow.cores
+    threads: get_training_threads()
     resources:
         gpu=1 if uses_gpu() else None,
+        training_cpus=lambda wildcards, threads: threads,
     params:
         model=get_model_config,
         device=config["training"]["device"],
