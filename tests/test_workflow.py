@@ -113,8 +113,12 @@ def training_jobs(output: str) -> list[tuple[str, int, int]]:
 
 
 def test_trainings_share_the_cpus_without_oversubscribing(finished_smoke_run: Path) -> None:
-    events = training_jobs(smoke_run_output(finished_smoke_run))
+    output = smoke_run_output(finished_smoke_run)
     cpus = min(SMOKE_CORES, usable_cpus())
+    # Both local limits are in force (at least one GPU slot, also on a machine without GPU).
+    provided = next(line for line in output.splitlines() if "Provided resources" in line)
+    assert f'Resource("training_cpus", {cpus})' in provided and 'Resource("gpu", ' in provided
+    events = training_jobs(output)
     granted, running, most = {}, 0, 0
     for event, jobid, threads in events:
         if event == "start":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import queue
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -168,17 +169,32 @@ def training_seconds(
         start, results = context.Barrier(len(batch)), context.Queue()
         workers = [
             context.Process(
-                target=timed_training, args=(model, threads, images, rounds, start, results)
+                target=timed_training,
+                args=(model, threads, images, rounds, start, results),
+                name=model,
             )
             for model in batch
         ]
         for worker in workers:
             worker.start()
-        seconds.update(results.get() for _ in workers)
+        finished = 0
+        while finished < len(workers):
+            try:
+                model, took = results.get(timeout=1)
+            except queue.Empty:
+                failed = [worker for worker in workers if worker.exitcode not in (None, 0)]
+                if failed:  # the others may wait for it at the barrier forever
+                    for worker in workers:
+                        worker.kill()
+                    raise RuntimeError(
+                        f"benchmark process for {failed[0].name} failed "
+                        f"(exit code {failed[0].exitcode}); its error is printed above"
+                    ) from None
+                continue
+            seconds[model] = took
+            finished += 1
         for worker in workers:
             worker.join()
-            if worker.exitcode != 0:
-                raise RuntimeError(f"benchmark process failed with exit code {worker.exitcode}")
     return seconds
 
 
