@@ -77,7 +77,7 @@ def get_training_threads():
 
 
 def get_training_priority(wildcards):
-    """CNNs first: an MLP epoch takes a seventh of a CNN's, so the MLP fits in after the first
+    """CNNs first: an MLP epoch takes a sixth of a CNN's, so the MLP fits in after the first
     CNN finishes instead of holding back the second."""
     return 0 if wildcards.model == "mlp" else 1
 
