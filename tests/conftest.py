@@ -87,9 +87,14 @@ SMOKE = ("--configfile", "config/smoke.yaml")
 SMOKE_CORES = 4
 
 
+def smoke_run_output_file(workdir: Path) -> Path:
+    """Where the smoke run in `workdir` keeps what Snakemake printed (outside the workflow)."""
+    return workdir.parent / "snakemake_output.txt"
+
+
 def smoke_run_output(workdir: Path) -> str:
     """What Snakemake printed during the finished smoke run in `workdir`."""
-    return (workdir.parent / "snakemake_output.txt").read_text()
+    return smoke_run_output_file(workdir).read_text()
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +104,7 @@ def finished_smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("needs Debian's dataset-fashion-mnist package")
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke") / "workflow")
     result = snakemake(workdir, "all", "--cores", str(SMOKE_CORES), *SMOKE)
-    (workdir.parent / "snakemake_output.txt").write_text(result.output)
+    smoke_run_output_file(workdir).write_text(result.output)
     return workdir
 
 

@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from fashion_mnist_study.hardware import usable_cpus
+from fashion_mnist_study.hardware import threads_per_job, usable_cpus
 from fashion_mnist_study.models import MODEL_NAMES, build_model
 from fashion_mnist_study.training import (
     TrainConfig,
@@ -203,7 +203,7 @@ def side_by_side(images: int, rounds: int, repeats: int) -> None:
     best (shortest) time of each model in each arrangement over `repeats` alternations."""
     cpus = usable_cpus()
     models = ["cnn", "cnn_regularized"]
-    shared = max(1, cpus // len(models))
+    shared = threads_per_job(cpus, len(models))
     arrangements = {
         f"after, {cpus} threads": (cpus, False),
         f"beside, {shared} each": (shared, True),
@@ -216,9 +216,10 @@ def side_by_side(images: int, rounds: int, repeats: int) -> None:
     print(f"{rounds} x {images} images per model, {cpus} CPUs, best of {repeats}")
     print(f"{'arrangement':<20}" + "".join(f"{model + ' img/s':>22}" for model in models)
           + f"{'both img/s':>12}")  # fmt: skip
-    for label, seconds in best.items():
+    for label, (_, together) in arrangements.items():
+        seconds = best[label]
         # Side by side the slower model sets the pace; one after the other the times add up.
-        both = max(seconds.values()) if label.startswith("beside") else sum(seconds.values())
+        both = max(seconds.values()) if together else sum(seconds.values())
         print(f"{label:<20}" + "".join(f"{rounds * images / seconds[m]:>22.0f}" for m in models)
               + f"{len(models) * rounds * images / both:>12.0f}")  # fmt: skip
 

@@ -17,6 +17,11 @@ def visible_gpu_count() -> int:
     return len(list(NVIDIA_GPUS.iterdir())) if NVIDIA_GPUS.is_dir() else 0
 
 
+def threads_per_job(cpus: int, jobs: int) -> int:
+    """Threads for each of `jobs` jobs sharing `cpus` CPUs, at least one."""
+    return max(1, cpus // jobs)
+
+
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity mask where the OS has one, as on Linux)."""
     if hasattr(os, "sched_getaffinity"):

@@ -13,7 +13,11 @@ os.environ.update(
 )
 
 from fashion_mnist_study.config import ConfigError, validate_config
-from fashion_mnist_study.hardware import usable_cpus, visible_gpu_count
+from fashion_mnist_study.hardware import (
+    threads_per_job,
+    usable_cpus,
+    visible_gpu_count,
+)
 
 try:
     validate_config(
@@ -36,6 +40,7 @@ if workflow.local_exec:
     }.items():
         if resource not in workflow.global_resources:  # --resources may set it
             workflow.register_resource(resource, limit)
+
 SPLITS = "resources/fashion_mnist/splits.npz"
 
 
@@ -73,7 +78,7 @@ def get_training_threads():
     """
     if not workflow.local_exec:
         return workflow.cores
-    return max(1, LOCAL_CPUS // (len(MODELS) * len(SEEDS)))
+    return threads_per_job(LOCAL_CPUS, len(MODELS) * len(SEEDS))
 
 
 def get_training_priority(wildcards):
