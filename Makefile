@@ -5,7 +5,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: setup run test lint bench
+# The GPU check runs on a machine with a GPU and its own PyTorch (`python3` there), perhaps
+# with no internet: what that Python lacks comes from WHEELS, made by `make gpu-wheels` on a
+# machine with internet (README, "The GPU check").
+GPU_PYTHON ?= python3
+GPU_VENV := .gpu-venv
+WHEELS ?= .whl
+GPU_PYTHON_VERSION ?= 3.12
+# Beside PyTorch; snakemake and jsonschema as pinned in pyproject.toml, the rest as found there.
+GPU_REQUIREMENTS := snakemake==9.27.1 jsonschema==4.26.0 tqdm pyyaml numpy matplotlib pytest
+# What a PyTorch install usually lacks, for `gpu-wheels` (connection_pool, which snakemake
+# needs, is published as source only: it is built here into a wheel for any Python).
+GPU_WHEELS := snakemake==9.27.1 jsonschema==4.26.0 tqdm==4.70.1 pyyaml==6.0.4
+GPU_SDISTS := connection_pool==0.0.3
+MANYLINUX := $(foreach tag,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014 manylinux1,--platform $(tag)_x86_64)
+# Where the Fashion-MNIST .gz files are when no mirror of config/config.yaml can be reached.
+DATA ?=
+
+.PHONY: setup run test lint bench gpu-check gpu-wheels
 
 setup: $(VENV)/.installed
 
@@ -28,3 +45,24 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m fashion_mnist_study.bench
+
+gpu-wheels: setup
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(WHEELS) $(GPU_SDISTS)
+	$(BIN)/python -m pip download --quiet --dest $(WHEELS) --find-links $(WHEELS) \
+	    --only-binary=:all: --python-version $(GPU_PYTHON_VERSION) --implementation cp \
+	    $(MANYLINUX) $(GPU_WHEELS)
+
+# A venv that sees GPU_PYTHON's packages (PyTorch above all) through a .pth file: a venv made
+# with --system-site-packages from inside another venv would see the base Python's instead.
+$(GPU_VENV)/.installed:
+	rm -rf $(GPU_VENV)
+	$(GPU_PYTHON) -m venv --without-pip $(GPU_VENV)
+	$(GPU_PYTHON) -c 'import site; print(*(f"import site; site.addsitedir({p!r})" for p in site.getsitepackages()), sep="\n")' \
+	    > "$$($(GPU_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/gpu-python.pth"
+	$(GPU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    $(if $(wildcard $(WHEELS)/*.whl),--no-index --find-links $(WHEELS)) $(GPU_REQUIREMENTS)
+	touch $@
+
+gpu-check: $(GPU_VENV)/.installed
+	PYTHONPATH=$(CURDIR)/src $(GPU_VENV)/bin/python -m fashion_mnist_study.gpu_check \
+	    $(if $(DATA),--data $(DATA)) $(GPU_CHECK_ARGS)

@@ -9,31 +9,27 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from fashion_mnist_study.gpu_check import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles", "src")
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `cuda` (run by `make gpu-check`) are skipped where PyTorch sees no GPU."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
 
 needs_debian_data = pytest.mark.skipif(
     not DEBIAN_DATA.is_dir(),
     reason="needs Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)",
 )
-
-
-def copy_workflow(destination: Path) -> Path:
-    """A fresh copy of the workflow (code and config, no results) in `destination`."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(
-                source,
-                destination / name,
-                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-            )
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def snakemake(

@@ -25,6 +25,8 @@ import pytest
 import yaml
 from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, job_stats, snakemake
 
+from fashion_mnist_study.summary import learned
+
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 CLUSTER_SCRIPT = REPO / "tests" / "slurm_cluster.sh"
@@ -46,8 +48,6 @@ SUBMITTED = re.compile(
     r"Job \d+ has been submitted with SLURM jobid (\d+) "
     r"\(log: (\S+)/rule_(\w+)/(?:(\S+)/)?\d+\.log\)"
 )
-# Numbers that measure time, not results: they differ between any two runs.
-TIMING_KEYS = {"seconds", "seconds_this_run"}
 TABLES = ("test_accuracy.csv", "params.csv", "filter_errors.csv")
 
 
@@ -298,16 +298,11 @@ def test_every_job_runs_on_slurm_with_a_gpu_for_training(runs: Runs):
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as handle:
-        return [
-            {key: value for key, value in row.items() if key not in TIMING_KEYS}
-            for row in csv.DictReader(handle)
-        ]
+        return [learned(row) for row in csv.DictReader(handle)]
 
 
 def read_result(path: Path) -> dict:
-    return {
-        key: value for key, value in json.loads(path.read_text()).items() if key not in TIMING_KEYS
-    }
+    return learned(json.loads(path.read_text()))
 
 
 def test_slurm_results_equal_a_local_run(runs: Runs):

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from fashion_mnist_study.summary import learned
 from fashion_mnist_study.training import (
     TrainConfig,
     keep_freed_memory,
@@ -45,28 +46,35 @@ def tiny_splits(n_train: int = 256, n_val: int = 64, n_test: int = 64) -> dict[s
     return splits
 
 
-def run(tmp: Path, splits: dict, model: str = "cnn_regularized", config: dict | None = None):
+def run(
+    tmp: Path,
+    splits: dict,
+    model: str = "cnn_regularized",
+    config: dict | None = None,
+    device: str = "cpu",
+    checkpoint_interval: float = 0,
+):
     tmp.mkdir(parents=True, exist_ok=True)
     return train_model(
         model_name=model,
         model_config=config or TINY_CNN,
         splits=splits,
         seed=3,
-        device_setting="cpu",
+        device_setting=device,
         metrics_csv=tmp / "metrics.csv",
         test_json=tmp / "test.json",
         weights_path=tmp / "weights.pt",
         checkpoint_path=tmp / "checkpoint" / "seed3.ckpt",
         threads=1,
         progress_bar=False,
+        checkpoint_interval=checkpoint_interval,
     )
 
 
 def numbers_without_timing(folder: Path) -> tuple[list[dict], dict]:
     with open(folder / "metrics.csv", newline="") as handle:
-        rows = [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
-    result = json.loads((folder / "test.json").read_text())
-    return rows, {k: v for k, v in result.items() if not k.startswith("seconds")}
+        rows = [learned(row) for row in csv.DictReader(handle)]
+    return rows, learned(json.loads((folder / "test.json").read_text()))
 
 
 def test_same_config_and_seed_give_identical_numbers_on_cpu(tmp_path: Path) -> None:
@@ -185,7 +193,7 @@ def test_auto_device_falls_back_to_cpu_without_gpu() -> None:
         resolve_device("tpu")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.cuda
 def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path) -> None:
     splits = tiny_splits()
     for folder in ("a", "b"):
@@ -201,7 +209,7 @@ def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path) -> N
     assert json.loads((tmp_path / "a" / "test.json").read_text())["device"] != "cpu"
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.cuda
 def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -227,6 +235,61 @@ def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
             {k: float(v) for k, v in b.items()}, rel=1e-5, abs=1e-6
         )
     assert graphed["test_acc"] == pytest.approx(eager["test_acc"], abs=1 / 64)
+
+
+SHARED_GPU_SCRIPT = """
+import sys
+from pathlib import Path
+sys.path[:0] = [{tests!r}]
+from test_training import tiny_splits, run
+run(Path({folder!r}), tiny_splits(n_train=1024), device="cuda")
+"""
+
+
+@pytest.mark.cuda
+def test_trainings_sharing_the_gpu_learn_exactly_what_one_alone_learns(tmp_path: Path) -> None:
+    """Three training processes at once on one GPU, as a local run starts them."""
+    tests = str(Path(__file__).parent)
+    scripts = [
+        SHARED_GPU_SCRIPT.format(tests=tests, folder=str(tmp_path / f"shared{i}")) for i in range(3)
+    ]
+    processes = [subprocess.Popen([sys.executable, "-c", script]) for script in scripts]
+    assert [process.wait(timeout=300) for process in processes] == [0, 0, 0]
+    run(tmp_path / "alone", tiny_splits(n_train=1024), device="cuda")
+    alone = numbers_without_timing(tmp_path / "alone")
+    for i in range(3):
+        assert numbers_without_timing(tmp_path / f"shared{i}") == alone
+
+
+def test_checkpoints_wait_for_their_interval_and_every_epoch_is_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fashion_mnist_study import training
+
+    saved: list[int] = []
+    save = training.save_checkpoint
+
+    def counting_save(path: Path, state: dict) -> None:
+        saved.append(len(state["rows"]))
+        save(path, state)
+
+    monkeypatch.setattr(training, "save_checkpoint", counting_save)
+    run(tmp_path / "rare", tiny_splits(), checkpoint_interval=3600)
+    assert saved == []  # no hour passed: the outputs follow the last epoch, no checkpoint
+    run(tmp_path / "every", tiny_splits(), checkpoint_interval=0)
+    assert saved == [1, 2, 3]  # after each epoch but the last
+    assert numbers_without_timing(tmp_path / "rare") == numbers_without_timing(tmp_path / "every")
+    assert len(numbers_without_timing(tmp_path / "rare")[0]) == TINY_CNN["epochs"]
+
+
+def test_the_result_says_where_the_seconds_before_the_first_step_went(tmp_path: Path) -> None:
+    run(tmp_path, tiny_splits())
+    result = json.loads((tmp_path / "test.json").read_text())
+    phases = result["seconds_before_first_step"]
+    assert list(phases) == ["start", "device", "data", "model_and_graph"]
+    assert all(seconds >= 0 for seconds in phases.values())
+    # This process started before the test session: far more than the 10 ms /proc resolves.
+    assert phases["start"] > 0.01
 
 
 FREED_BYTES_KEPT = """

@@ -7,9 +7,10 @@ For each model it alternates the two loops round by round on the same random ima
 the best round of each (the least disturbed by other processes), and relates both to the
 machine's float32 matmul rate measured in the same run. Nothing here changes what is learned.
 
---side-by-side times what the workflow's scheduling choice rests on: the two CNNs trained one
-after the other with all CPUs each, against side by side with the CPUs shared out (the
-workflow's way on the CPU, see get_training_threads in workflow/rules/common.smk).
+--side-by-side times what the workflow's scheduling choice rests on. On the CPU: the two CNNs
+trained one after the other with all CPUs each, against side by side with the CPUs shared out
+(see get_training_threads in workflow/rules/common.smk). On a GPU: the three models trained one
+after the other on it, against all three at once (see TRAININGS_PER_GPU in hardware.py).
 """
 
 from __future__ import annotations
@@ -142,24 +143,34 @@ def best_rate(runs: dict[str, Callable], images: int, rounds: int) -> dict[str, 
     return best
 
 
-def timed_training(name: str, threads: int, images: int, rounds: int, start, seconds) -> None:
+def timed_training(
+    name: str, threads: int, images: int, rounds: int, device: str, start, seconds
+) -> None:
     """In a process of its own: set up as a training job does, then time `rounds` passes over
     `images` random images once every process of the measurement is ready (`start`)."""
     configure_threads(threads)
     keep_freed_memory()
     torch.manual_seed(0)
-    x, y = torch.rand(images, 1, 28, 28), torch.randint(0, 10, (images,))
+    x = torch.rand(images, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (images,), device=device)
     run = project_loop(name, x, y, batch_size=64)
-    run()  # warm-up
+    run()  # warm-up (and the CUDA graph's capture)
+    synchronize(x.device)
     start.wait()
     began = time.perf_counter()
     for _ in range(rounds):
         run()
+    synchronize(x.device)
     seconds.put((name, time.perf_counter() - began))
 
 
 def training_seconds(
-    models: list[str], threads: int, together: bool, images: int, rounds: int
+    models: list[str],
+    threads: int,
+    together: bool,
+    images: int,
+    rounds: int,
+    device: str = "cpu",
 ) -> dict[str, float]:
     """Seconds each model takes to train on `rounds` x `images` images, each in a process of
     its own with `threads` threads, all at once (`together`) or one after another."""
@@ -170,7 +181,7 @@ def training_seconds(
         workers = [
             context.Process(
                 target=timed_training,
-                args=(model, threads, images, rounds, start, results),
+                args=(model, threads, images, rounds, device, start, results),
                 name=model,
             )
             for model in batch
@@ -198,24 +209,31 @@ def training_seconds(
     return seconds
 
 
-def side_by_side(images: int, rounds: int, repeats: int) -> None:
-    """Both CNNs one after the other with all CPUs, against side by side sharing them; the
-    best (shortest) time of each model in each arrangement over `repeats` alternations."""
+def side_by_side(images: int, rounds: int, repeats: int, device: torch.device) -> None:
+    """On the CPU, both CNNs one after the other with all CPUs, against side by side sharing
+    them; on a GPU, the three models one after the other on it, against all at once. The best
+    (shortest) time of each model in each arrangement over `repeats` alternations."""
     cpus = usable_cpus()
-    models = ["cnn", "cnn_regularized"]
-    shared = threads_per_job(cpus, len(models))
-    arrangements = {
-        f"after, {cpus} threads": (cpus, False),
-        f"beside, {shared} each": (shared, True),
-    }
+    if device.type == "cuda":
+        models = list(MODEL_NAMES)
+        threads = threads_per_job(cpus, len(models))
+        arrangements = {"after, one GPU": (threads, False), "beside, one GPU": (threads, True)}
+    else:
+        models = ["cnn", "cnn_regularized"]
+        shared = threads_per_job(cpus, len(models))
+        arrangements = {
+            f"after, {cpus} threads": (cpus, False),
+            f"beside, {shared} each": (shared, True),
+        }
     best = {label: dict.fromkeys(models, float("inf")) for label in arrangements}
     for _ in range(repeats):
         for label, (threads, together) in arrangements.items():
-            for model, took in training_seconds(models, threads, together, images, rounds).items():
+            timed = training_seconds(models, threads, together, images, rounds, device.type)
+            for model, took in timed.items():
                 best[label][model] = min(best[label][model], took)
-    print(f"{rounds} x {images} images per model, {cpus} CPUs, best of {repeats}")
+    print(f"{rounds} x {images} images per model, {cpus} CPUs, {device.type}, best of {repeats}")
     print(f"{'arrangement':<20}" + "".join(f"{model + ' img/s':>22}" for model in models)
-          + f"{'both img/s':>12}")  # fmt: skip
+          + f"{'all img/s':>12}")  # fmt: skip
     for label, (_, together) in arrangements.items():
         seconds = best[label]
         # Side by side the slower model sets the pace; one after the other the times add up.
@@ -235,14 +253,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--side-by-side",
         action="store_true",
-        help="time the two CNNs trained one after the other against side by side (CPU)",
+        help="time trainings one after the other against side by side (CPU: the two CNNs; "
+        "GPU: the three models on one GPU)",
     )
     args = parser.parse_args(argv)
+    device = resolve_device(args.device)
     if args.side_by_side:
-        side_by_side(args.images, rounds=3, repeats=args.rounds)
+        side_by_side(args.images, rounds=3, repeats=args.rounds, device=device)
         return
 
-    device = resolve_device(args.device)
     threads = configure_threads(args.threads)
     keep_freed_memory()  # for both loops alike: the comparison stays one of the loops alone
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"

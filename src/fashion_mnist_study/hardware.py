@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+# Training jobs that run at once on one GPU in a local run. Sharing could pay: a training at
+# batch 64 keeps a GPU far from busy, and each job spends seconds starting (imports, CUDA
+# context, graph capture) that another's training could fill. It stays 1 until measured:
+# `make gpu-check` times the study both ways (`--resources gpu=3` shares it).
+TRAININGS_PER_GPU = 1
 
 
 def visible_gpu_count() -> int:
@@ -15,6 +20,13 @@ def visible_gpu_count() -> int:
         entries = [entry for entry in visible.split(",") if entry.strip()]
         return 0 if not entries or entries[0].strip() == "-1" else len(entries)
     return len(list(NVIDIA_GPUS.iterdir())) if NVIDIA_GPUS.is_dir() else 0
+
+
+def local_gpu_slots() -> int:
+    """How many GPU-tagged jobs a local run may start at once: TRAININGS_PER_GPU per visible
+    GPU (at least one slot, so `training.device: cuda` without a GPU fails in the job, naming
+    the setting, instead of waiting forever)."""
+    return max(1, visible_gpu_count()) * TRAININGS_PER_GPU
 
 
 def threads_per_job(cpus: int, jobs: int) -> int:

@@ -23,6 +23,16 @@ TEST_ACCURACY_COLUMNS = [
     "epochs",
 ]
 
+# Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
+# measure what a run cost, not what it learned: they differ between any two runs.
+COST_KEYS = frozenset({"seconds", "seconds_this_run", "seconds_before_first_step"})
+
+
+def learned(record: dict) -> dict:
+    """A training result or metrics row without its cost: what a rerun must reproduce."""
+    return {key: value for key, value in record.items() if key not in COST_KEYS}
+
+
 # The study's reported numbers, shown beside this run's everywhere.
 STUDY = {
     "cnn_test_acc": 0.9159,

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,11 @@ METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "se
 # Images per evaluation batch. On the CPU, a 64-image batch's activations stay in the caches;
 # at 2,048 the max pools became memory-bound and evaluation ran at half the speed.
 EVAL_BATCH_SIZE = {"cpu": 64, "cuda": 2048}
+# Seconds of training between checkpoints. A CPU epoch (about a minute) is checkpointed after
+# each epoch as before; a GPU epoch takes half a second, and writing 24 MB of weights and Adam
+# moments after each one would cost more than a tenth of the training, to save half a second
+# of work at a kill.
+CHECKPOINT_INTERVAL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,34 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
+def process_age() -> float:
+    """Seconds since this process started, to 10 ms (Linux); 0.0 where /proc cannot tell."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat(5): start time in clock ticks since boot
+        since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+        return max(0.0, since_boot - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, IndexError, ValueError, AttributeError):
+        return 0.0
+
+
+class StartupClock:
+    """Seconds of each phase before the first training step, the first one since the process
+    started (interpreter, imports, reading the splits): where a short GPU job spends its time."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.phases: dict[str, float] = {"start": round(process_age(), 3)}
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # the phase's GPU work belongs to it
+        now = time.perf_counter()
+        self.phases[phase] = round(now - self.last, 3)
+        self.last = now
+
+
 def configure_determinism(device: torch.device) -> None:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
@@ -175,6 +208,45 @@ def model_and_optimizer(
     return model, optimizer
 
 
+class Checkpoints:
+    """Per-epoch state, saved at most every `interval` seconds, and the metrics rows it covers:
+    a row reaches the metrics CSV only once a checkpoint holds its epoch, so every logged epoch
+    is resumable. The fingerprint (a hash of the 55 MB of splits among others) is computed
+    only when a checkpoint is read or written."""
+
+    def __init__(self, path: Path, metrics_csv: Path, interval: float,
+                 fingerprint: Callable[[], str]) -> None:  # fmt: skip
+        self.path, self.metrics_csv, self.interval = path, metrics_csv, interval
+        self._fingerprint = fingerprint
+        self.pending: list[dict] = []
+        self.saved_at = time.perf_counter()
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return self._fingerprint()
+
+    def load(self, device: torch.device) -> dict | None:
+        """The saved state if it matches these settings, seed, device and data, else None."""
+        if not self.path.exists():
+            return None
+        state = torch.load(self.path, map_location=device, weights_only=False)
+        return state if state["fingerprint"] == self.fingerprint else None
+
+    def add(self, row: dict, state: Callable[[], dict], last: bool) -> None:
+        """Record a finished epoch; checkpoint when `interval` seconds passed since the last
+        one. The last epoch needs none: the job's outputs follow at once."""
+        self.pending.append(row)
+        if not last and time.perf_counter() - self.saved_at >= self.interval:
+            save_checkpoint(self.path, {"fingerprint": self.fingerprint, **state()})
+            self.flush()
+            self.saved_at = time.perf_counter()
+
+    def flush(self) -> None:
+        for row in self.pending:
+            append_metrics(self.metrics_csv, row)
+        self.pending.clear()
+
+
 class TrainStep:
     """One optimizer step on the batch of `x`, `y` that `index` selects, summing the loss and
     the correct predictions on the device (no host synchronisation per batch).
@@ -211,6 +283,13 @@ class TrainStep:
             self.graph = self.record_graph(index)
         self.graph_index.copy_(index)
         self.graph.replay()
+
+    def prepare(self) -> None:
+        """Record the CUDA graph now rather than at the first full batch (nothing to do on the
+        CPU, or with no full batch), so its cost shows apart from training's."""
+        if self.x.device.type == "cuda" and self.graph is None and len(self.x) >= self.batch_size:
+            index = torch.arange(self.batch_size, device=self.x.device)
+            self.graph = self.record_graph(index)
 
     def record_graph(self, index: torch.Tensor) -> torch.cuda.CUDAGraph:
         """Warm up on a side stream (CUDA graphs need it), record the step, then undo the
@@ -289,42 +368,65 @@ def train_model(
     checkpoint_path: str | os.PathLike[str],
     threads: int = 1,
     progress_bar: bool = True,
+    checkpoint_interval: float = CHECKPOINT_INTERVAL_S,
 ) -> dict:
-    """Train, validate every epoch, test once; resume from `checkpoint_path` if it matches."""
+    """Train, validate every epoch, test once; resume from `checkpoint_path` if it matches.
+
+    A checkpoint is written after an epoch once `checkpoint_interval` seconds of training
+    passed since the last one (0: after every epoch)."""
     settings = TrainConfig.from_model_config(model_config)
     device = resolve_device(device_setting)
+    clock = StartupClock(device)
     threads = configure_threads(threads)
     keep_freed_memory()
     configure_determinism(device)
-    metrics_csv, checkpoint_path = Path(metrics_csv), Path(checkpoint_path)
+    torch.zeros(1, device=device)  # creates the CUDA context: its seconds show on their own
+    clock.lap("cuda" if device.type == "cuda" else "device")
+    metrics_csv = Path(metrics_csv)
     print(
         f"training {model_name} seed {seed} on {device} with {threads} threads "
         f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
         file=sys.stderr,
     )
 
-    torch.manual_seed(seed)
-    model, optimizer = model_and_optimizer(model_name, model_config, settings, device)
     x_train, y_train = as_tensors(splits["x_train"], splits["y_train"], device)
     x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
-    key = fingerprint(model_name, model_config, seed, device.type, splits)
-
+    clock.lap("data")
+    torch.manual_seed(seed)
+    model, optimizer = model_and_optimizer(model_name, model_config, settings, device)
+    checkpoints = Checkpoints(
+        Path(checkpoint_path),
+        metrics_csv,
+        checkpoint_interval,
+        partial(fingerprint, model_name, model_config, seed, device.type, splits),
+    )
     rows: list[dict] = []
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if state["fingerprint"] == key:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            torch.set_rng_state(state["rng_cpu"])
-            if device.type == "cuda":
-                torch.cuda.set_rng_state(state["rng_cuda"])
-            rows = state["rows"]
-            print(f"resuming after epoch {len(rows)} from {checkpoint_path}", file=sys.stderr)
+    state = checkpoints.load(device)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng_cpu"])
+        if device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng_cuda"])
+        rows = state["rows"]
+        print(f"resuming after epoch {len(rows)} from {checkpoints.path}", file=sys.stderr)
     metrics_csv.parent.mkdir(parents=True, exist_ok=True)
     write_metrics(metrics_csv, rows)
 
+    def training_state() -> dict:
+        return {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+            "rows": rows,
+        }
+
     n, batch_size = len(x_train), settings.batch_size
     step = TrainStep(model, optimizer, x_train, y_train, batch_size)
+    step.prepare()
+    clock.lap("model_and_graph")
+    print(f"seconds before the first step: {clock.phases}", file=sys.stderr)
     started = time.perf_counter()
     for epoch in range(len(rows) + 1, settings.epochs + 1):
         epoch_start = time.perf_counter()
@@ -347,19 +449,10 @@ def train_model(
             "seconds": round(time.perf_counter() - epoch_start, 3),
         }
         rows.append(row)
-        save_checkpoint(
-            checkpoint_path,
-            {
-                "fingerprint": key,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "rng_cpu": torch.get_rng_state(),
-                "rng_cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-                "rows": rows,
-            },
-        )
-        append_metrics(metrics_csv, row)  # after the checkpoint: a logged epoch is resumable
+        checkpoints.add(row, training_state, last=epoch == settings.epochs)
         print(f"{model_name} seed {seed} epoch {epoch}: {row}", file=sys.stderr)
+    checkpoints.flush()
+    training_seconds = time.perf_counter() - started
 
     x_test, y_test = as_tensors(splits["x_test"], splits["y_test"], device)
     test_loss, test_acc = evaluate(model, x_test, y_test)
@@ -374,7 +467,8 @@ def train_model(
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "threads": threads,
         "seconds": round(sum(r["seconds"] for r in rows), 3),
-        "seconds_this_run": round(time.perf_counter() - started, 3),
+        "seconds_this_run": round(training_seconds, 3),
+        "seconds_before_first_step": clock.phases,
     }
     with atomic_path(weights_path) as tmp:
         torch.save(
@@ -388,7 +482,7 @@ def train_model(
             tmp,
         )
     write_text(test_json, json.dumps(result, indent=2) + "\n")
-    checkpoint_path.unlink(missing_ok=True)
+    checkpoints.path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # leave no empty checkpoint folders behind
-        checkpoint_path.parent.rmdir()
+        checkpoints.path.parent.rmdir()
     return result

@@ -14,6 +14,7 @@ os.environ.update(
 
 from fashion_mnist_study.config import ConfigError, validate_config
 from fashion_mnist_study.hardware import (
+    local_gpu_slots,
     threads_per_job,
     usable_cpus,
     visible_gpu_count,
@@ -29,13 +30,14 @@ except ConfigError as error:
 MODELS = list(config["models"])
 SEEDS = config["training"]["seeds"]
 
-# Locally, never start more GPU jobs than there are GPUs, nor more training threads than there
-# are CPUs (`--cores 4` on a 2-core machine would otherwise run 4); a cluster's scheduler does
-# this itself.
+# Locally, never start more GPU jobs than the GPUs take (a few trainings share one GPU:
+# `--resources gpu=1` makes them take turns), nor more training threads than there are CPUs
+# (`--cores 4` on a 2-core machine would otherwise run 4); a cluster's scheduler does this
+# itself, one GPU per job.
 LOCAL_CPUS = min(workflow.cores, usable_cpus())
 if workflow.local_exec:
     for resource, limit in {
-        "gpu": max(1, visible_gpu_count()),
+        "gpu": local_gpu_slots(),
         "training_cpus": LOCAL_CPUS,
     }.items():
         if resource not in workflow.global_resources:  # --resources may set it

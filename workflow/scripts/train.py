@@ -14,4 +14,6 @@ train_model(
     weights_path=snakemake.output.weights,
     checkpoint_path=snakemake.params.checkpoint,
     threads=snakemake.threads,
+    # From the config, not params: how often state is saved changes no output.
+    checkpoint_interval=snakemake.config["training"]["checkpoint_interval"],
 )
