@@ -16,6 +16,7 @@ from fashion_mnist_study.gpu_check import copy_workflow
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
 
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `cuda` (run by `make gpu-check`) are skipped where PyTorch sees no GPU."""
     if torch.cuda.is_available():

@@ -14,7 +14,7 @@ from fashion_mnist_study.filters import (
     conv2d_numpy,
     conv_pool_numpy,
     conv_pool_torch,
-    error_rows,
+    error_table,
 )
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
@@ -187,26 +187,29 @@ def test_conv_pool_rejects_a_pool_larger_than_the_conv_output() -> None:
         conv_pool_numpy(images, kernels, pool=5)
 
 
-def test_error_rows_give_one_row_per_output_example_and_filter() -> None:
+def test_error_table_has_one_row_per_output_example_and_filter_in_that_order() -> None:
     images, kernels = random_case((3, 10, 10), (2, 3, 3), np.float32)
-    rows = error_rows(conv_pool_numpy(images, kernels), conv_pool_torch(images, kernels))
-    assert len(rows) == 2 * 3 * 2
-    assert all(list(row) == ERROR_COLUMNS for row in rows)
-    assert {(r["output"], r["example"], r["filter"]) for r in rows} == {
+    table = error_table(conv_pool_numpy(images, kernels), conv_pool_torch(images, kernels))
+    assert list(table.columns) == ERROR_COLUMNS
+    assert list(table[["output", "example", "filter"]].itertuples(index=False, name=None)) == [
         (output, example, filt)
         for output in ("conv", "conv_pool")
         for example in range(3)
         for filt in range(2)
-    }
+    ]
+    rows = table.to_dict("records")
     assert all(0 <= r["max_abs_error"] <= r["euclidean_distance"] < 1e-4 for r in rows)
 
 
-def test_error_rows_measure_the_distance_of_a_hand_made_difference() -> None:
+def test_error_table_measures_the_distance_of_a_hand_made_difference() -> None:
     numpy_out = {"conv": np.zeros((1, 2, 2, 2)), "pooled": np.zeros((1, 2, 1, 1))}
     torch_out = {"conv": np.zeros((1, 2, 2, 2)), "pooled": np.zeros((1, 2, 1, 1))}
     torch_out["conv"][0, 1] = [[3.0, 0.0], [0.0, -4.0]]  # distance 5, max error 4
     torch_out["pooled"][0, 0, 0, 0] = -0.5
-    rows = {(r["output"], r["example"], r["filter"]): r for r in error_rows(numpy_out, torch_out)}
+    rows = {
+        (r["output"], r["example"], r["filter"]): r
+        for r in error_table(numpy_out, torch_out).to_dict("records")
+    }
     assert rows[("conv", 0, 0)]["euclidean_distance"] == 0.0
     assert rows[("conv", 0, 1)]["euclidean_distance"] == pytest.approx(5.0)
     assert rows[("conv", 0, 1)]["max_abs_error"] == pytest.approx(4.0)
@@ -214,11 +217,11 @@ def test_error_rows_measure_the_distance_of_a_hand_made_difference() -> None:
     assert rows[("conv_pool", 0, 1)]["max_abs_error"] == 0.0
 
 
-def test_error_rows_reject_outputs_of_different_shapes() -> None:
+def test_error_table_rejects_outputs_of_different_shapes() -> None:
     a = {"conv": np.zeros((1, 1, 4, 4)), "pooled": np.zeros((1, 1, 2, 2))}
     b = {"conv": np.zeros((1, 1, 4, 5)), "pooled": np.zeros((1, 1, 2, 2))}
     with pytest.raises(ValueError, match="conv shapes differ"):
-        error_rows(a, b)
+        error_table(a, b)
 
 
 def filters_config(examples: list[int], dtype: str = "float32") -> dict:

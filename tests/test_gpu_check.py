@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -184,14 +183,3 @@ def test_without_a_gpu_the_check_runs_on_the_cpu_and_says_the_gpu_was_not_checke
     assert out.rstrip().endswith("the GPU path was not checked.")
     assert (tmp_path / "default/results/report/report.html").is_file()
     assert (tmp_path / "cuda_tests.log").is_file() and (tmp_path / "bench.log").is_file()
-
-
-def test_the_gpu_checks_pins_are_the_projects() -> None:
-    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    pins = dict(dependency.split("==") for dependency in dependencies)
-    makefile = (REPO / "Makefile").read_text()
-    in_makefile = re.findall(r"([A-Za-z][\w.-]*)==([\w.]+)", makefile)
-    assert {"snakemake", "jsonschema"} <= {name for name, _ in in_makefile}
-    for name, version in in_makefile:
-        if name in pins:
-            assert pins[name] == version, f"Makefile pins {name}=={version}, pyproject {pins[name]}"

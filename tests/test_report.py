@@ -10,15 +10,17 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
-from fashion_mnist_study import plots, summary
-from fashion_mnist_study.atomic import write_csv
-from fashion_mnist_study.filters import ERROR_COLUMNS, apply_filters_to_test_images, error_rows
+from fashion_mnist_study import per_class, plots, summary
+from fashion_mnist_study.atomic import write_table
+from fashion_mnist_study.data import save_predictions
+from fashion_mnist_study.filters import apply_filters_to_test_images, error_table
 from fashion_mnist_study.models import PARAM_COLUMNS, build_model, parameter_rows
 from fashion_mnist_study.report import ReportInputs, write_report
-from fashion_mnist_study.summary import TEST_ACCURACY_COLUMNS, load_curves
+from fashion_mnist_study.summary import load_curves
 
 MODELS = ("cnn", "cnn_regularized", "mlp")
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
@@ -38,13 +40,27 @@ SECTIONS = (
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+# Test images per class in the synthetic predictions, and how many of each class a model gets
+# right: the CNN leads most on Shirt (6) and least on Trouser, where the MLP is ahead (8 vs 9).
+IMAGES_PER_CLASS = 10
+RIGHT_PER_CLASS = {
+    "cnn": [9, 8, 9, 9, 8, 9, 8, 9, 9, 9],
+    "cnn_regularized": [9, 9, 9, 9, 9, 9, 9, 9, 9, 9],
+    "mlp": [7, 9, 6, 7, 5, 7, 2, 8, 8, 8],
+}
+
+
 @dataclasses.dataclass
 class Synthetic:
-    """Per model, one value per seed: test accuracy, last-epoch validation accuracy and gap."""
+    """Per model, one value per seed: test accuracy, last-epoch validation accuracy and gap;
+    per model and class, the test images predicted right (the same in every seed)."""
 
     test_acc: dict[str, list[float]]
     final_val: dict[str, list[float]]
     final_gap: dict[str, list[float]]
+    right_per_class: dict[str, list[int]] = dataclasses.field(
+        default_factory=lambda: RIGHT_PER_CLASS
+    )
     paths: dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
@@ -89,6 +105,20 @@ def metrics_rows(final_val: float, final_gap: float) -> list[dict]:
     ]
 
 
+def synthetic_predictions(right: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """IMAGES_PER_CLASS test images per class, in class order; of class c the first right[c]
+    are predicted right, the others as the next class."""
+    labels = np.repeat(np.arange(10), IMAGES_PER_CLASS).astype(np.uint8)
+    position = np.tile(np.arange(IMAGES_PER_CLASS), 10)
+    predicted = np.where(position < np.asarray(right)[labels], labels, (labels + 1) % 10)
+    return predicted.astype(np.uint8), labels
+
+
+BENCHMARK_HEADER = (
+    "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time"
+)
+
+
 def write_results(root: Path, data: Synthetic) -> Synthetic:
     """Write the workflow's tables and per-run files for `data` under `root`; a copy with paths."""
     totals = {}
@@ -100,14 +130,14 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
         rows = parameter_rows(model, build_model(model, config))
         params += rows
         totals[model] = rows[-1]["params"]
-    write_csv(root / "tables/params.csv", params, PARAM_COLUMNS)
+    write_table(root / "tables/params.csv", pd.DataFrame(params, columns=PARAM_COLUMNS))
 
-    metrics, results = [], []
+    metrics, results, predictions = {}, {}, {}
     for model in MODELS:
         for seed in data.seeds:
             csv_path = root / f"metrics/{model}/seed{seed}.csv"
             rows = metrics_rows(data.final_val[model][seed], data.final_gap[model][seed])
-            write_csv(csv_path, rows, METRIC_COLUMNS)
+            write_table(csv_path, pd.DataFrame(rows, columns=METRIC_COLUMNS))
             result = {
                 "model": model,
                 "seed": seed,
@@ -121,13 +151,17 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
             }
             json_path = csv_path.with_suffix(".json")
             json_path.write_text(json.dumps(result))
-            metrics.append(str(csv_path))
-            results.append(str(json_path))
-    write_csv(
+            prediction_path = root / f"predictions/{model}/seed{seed}.npz"
+            save_predictions(prediction_path, *synthetic_predictions(data.right_per_class[model]))
+            metrics.setdefault(model, []).append(str(csv_path))
+            results.setdefault(model, []).append(str(json_path))
+            predictions.setdefault(model, []).append(str(prediction_path))
+    all_results = [path for model in MODELS for path in results[model]]
+    write_table(
         root / "tables/test_accuracy.csv",
-        summary.accuracy_summary_rows([json.loads(Path(p).read_text()) for p in results]),
-        TEST_ACCURACY_COLUMNS,
+        summary.accuracy_summary(summary.load_results(all_results)),
     )
+    write_table(root / "tables/per_class_accuracy.csv", per_class.per_class_accuracy(predictions))
 
     x_test = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
     numpy_out = apply_filters_to_test_images(x_test, FILTERS, "numpy")
@@ -135,12 +169,24 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
     torch_out["conv"] = torch_out["conv"].copy()
     torch_out["conv"][1, 0, 5, 5] += 3.0  # a hand-made worst case: distance 5 in
     torch_out["conv"][1, 0, 9, 2] -= 4.0  # example 1, filter "diagonal"
-    write_csv(root / "tables/filter_errors.csv", error_rows(numpy_out, torch_out), ERROR_COLUMNS)
+    write_table(root / "tables/filter_errors.csv", error_table(numpy_out, torch_out))
+
+    benchmarks = {}
+    for job, (seconds, rss) in {
+        "train model=cnn seed=0": ("12.34", "1024.4"),
+        "plot_curves model=cnn": ("2.01", "-"),  # too short for Snakemake to sample memory
+    }.items():
+        path = root / "benchmarks" / f"{job.replace(' ', '_')}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{BENCHMARK_HEADER}\n{seconds}\t0:00:12\t{rss}\t1\t1\t1\t0\t0\t0\t1\n")
+        benchmarks[job] = str(path)
 
     paths = {
         "root": root,
         "metrics": metrics,
         "results": results,
+        "predictions": predictions,
+        "benchmarks": benchmarks,
         "numpy_out": numpy_out,
         "torch_out": torch_out,
     }
@@ -149,10 +195,7 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
 
 def make_figures(data: Synthetic) -> dict[str, Path]:
     root = data.paths["root"] / "plots"
-    curves = {
-        model: load_curves([p for p in data.paths["metrics"] if f"/{model}/" in p])
-        for model in MODELS
-    }
+    curves = {model: load_curves(data.paths["metrics"][model]) for model in MODELS}
     figures = {"filters": root / "filters.png"}
     plots.plot_filters(data.paths["numpy_out"], data.paths["torch_out"], figures["filters"], STYLE)
     for model in MODELS:
@@ -166,10 +209,24 @@ def make_figures(data: Synthetic) -> dict[str, Path]:
     plots.plot_validation_accuracy(
         {m: curves[m] for m in ("mlp", "cnn")}, figures["mlp_vs_cnn"], STYLE, "MLP vs CNN"
     )
+    stacked = {m: per_class.stack_predictions(data.paths["predictions"][m]) for m in MODELS}
+    for model in MODELS:
+        figures[f"confusion_{model}"] = root / f"confusion_{model}.png"
+        matrix = per_class.confusion_matrix(*stacked[model])
+        names = list(per_class.CLASS_NAMES)
+        plots.plot_confusion(model, matrix, names, figures[f"confusion_{model}"], STYLE)
+    figures["examples"] = root / "cnn_vs_mlp_examples.png"
+    images = np.random.default_rng(1).integers(0, 256, (10 * IMAGES_PER_CLASS, 28, 28), np.uint8)
+    groups = per_class.disagreement_groups(
+        images, {"CNN": stacked["cnn"][0], "MLP": stacked["mlp"][0]}, stacked["cnn"][1]
+    )
+    plots.plot_image_groups(groups, figures["examples"], STYLE)
     return figures
 
 
-def build_report(data: Synthetic, figures: dict[str, Path]) -> tuple[str, str]:
+def build_report(
+    data: Synthetic, figures: dict[str, Path], kernel_names: list[str] | None = None
+) -> tuple[str, str]:
     """Write the report for `data` with `figures`; return (markdown, html)."""
     root = data.paths["root"]
     inputs = ReportInputs(
@@ -177,12 +234,16 @@ def build_report(data: Synthetic, figures: dict[str, Path]) -> tuple[str, str]:
         filters_plot=str(figures["filters"]),
         params=str(root / "tables/params.csv"),
         test_accuracy=str(root / "tables/test_accuracy.csv"),
+        per_class=str(root / "tables/per_class_accuracy.csv"),
         metrics=data.paths["metrics"],
         results=data.paths["results"],
-        curves=[str(figures[model]) for model in MODELS],
+        curves={model: str(figures[model]) for model in MODELS},
+        confusion={model: str(figures[f"confusion_{model}"]) for model in MODELS},
         overfitting=str(figures["overfitting"]),
         mlp_vs_cnn=str(figures["mlp_vs_cnn"]),
-        kernel_names=[kernel["name"] for kernel in KERNELS],
+        cnn_vs_mlp_examples=str(figures["examples"]),
+        benchmarks=data.paths["benchmarks"],
+        kernel_names=kernel_names or [kernel["name"] for kernel in KERNELS],
         filter_dtype="float32",
         pool=2,
     )
@@ -226,6 +287,7 @@ def rebuilt(tmp_path: Path, figures: dict[str, Path], **changes) -> Built:
         test_acc=changes.get("test_acc", ONE_SEED.test_acc),
         final_val=changes.get("final_val", ONE_SEED.final_val),
         final_gap=changes.get("final_gap", ONE_SEED.final_gap),
+        right_per_class=changes.get("right_per_class", RIGHT_PER_CLASS),
     )
     written = write_results(tmp_path, data)
     return Built(written, figures, *build_report(written, figures))
@@ -237,7 +299,8 @@ def rebuilt(tmp_path: Path, figures: dict[str, Path], **changes) -> Built:
 @pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
 def test_plots_write_valid_png_files(study: str, request) -> None:
     figures = request.getfixturevalue(study).figures
-    assert set(figures) == {"filters", *MODELS, "overfitting", "mlp_vs_cnn"}
+    confusion = {f"confusion_{model}" for model in MODELS}
+    assert set(figures) == {"filters", *MODELS, "overfitting", "mlp_vs_cnn", *confusion, "examples"}
     for path in figures.values():
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         with Image.open(path) as image:
@@ -262,7 +325,8 @@ def test_report_has_every_section(study: str, request) -> None:
 def test_html_is_self_contained(study: str, request) -> None:
     built = request.getfixturevalue(study)
     sources = re.findall(r"""\bsrc\s*=\s*["']?([^"'\s>]*)""", built.html)
-    assert len(sources) == 6  # filters, three curves, overfitting, mlp_vs_cnn
+    # filters, three curves, overfitting, mlp_vs_cnn, two confusion matrices, the examples
+    assert len(sources) == 9
     assert all(source.startswith("data:image/png;base64,") for source in sources)
     assert 'src="http' not in built.html
     assert not re.search(r"\bhref\s*=", built.html)
@@ -273,13 +337,14 @@ def test_html_is_self_contained(study: str, request) -> None:
 def test_html_embeds_the_figures_themselves(one_seed: Built) -> None:
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', one_seed.html)
     assert base64.b64decode(embedded[0]) == one_seed.figures["filters"].read_bytes()
-    expected = {path.read_bytes() for path in one_seed.figures.values()}
+    shown = set(one_seed.figures) - {"confusion_cnn_regularized"}  # section 3 compares two
+    expected = {one_seed.figures[name].read_bytes() for name in shown}
     assert {base64.b64decode(data) for data in embedded} == expected
 
 
 def test_markdown_links_the_figures_relative_to_the_report(one_seed: Built) -> None:
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", one_seed.markdown)
-    assert len(links) == 6
+    assert len(links) == 9
     assert all(not Path(link).is_absolute() for link in links)
     assert "../plots/filters.png" in links
 
@@ -414,3 +479,44 @@ def test_two_seeds_say_whether_a_difference_exceeds_the_spread(two_seeds: Built)
         "not larger than the spread between seeds (4.24 points"
     ) in md
     assert "no spread between seeds" not in md
+
+
+# --- per class and cost (beyond the study) ------------------------------------------------
+
+
+def test_class_sentence_names_the_largest_and_the_smallest_lead(one_seed: Built) -> None:
+    for text in (one_seed.markdown, one_seed.text):
+        assert (
+            "Class by class, the CNN's lead over the MLP is largest on Shirt (60.00 points: "
+            "80.00% against 20.00%) and smallest on Trouser, where the MLP is ahead by 10.00 "
+            "points (80.00% against 90.00%)."
+        ) in text
+
+
+def test_class_sentence_when_the_cnn_leads_everywhere(one_seed: Built, tmp_path: Path) -> None:
+    right = {**RIGHT_PER_CLASS, "cnn": [10] * 10, "mlp": [9, 9, 9, 9, 9, 9, 5, 8, 9, 9]}
+    built = rebuilt(tmp_path, one_seed.figures, right_per_class=right)
+    assert (
+        "largest on Shirt (50.00 points: 100.00% against 50.00%) and smallest on T-shirt/top, "
+        "Trouser, Pullover, Dress, Coat, Sandal, Bag and Ankle boot (10.00 points each)."
+    ) in built.markdown
+
+
+def test_per_class_table_lists_every_class_with_both_models(one_seed: Built) -> None:
+    table = one_seed.markdown.split("| class | CNN | MLP | CNN - MLP (points) |")[1]
+    rows = [line for line in table.splitlines()[2:] if line.startswith("| ")][:10]
+    assert rows[0] == "| T-shirt/top | 90.00% | 70.00% | 20.00 |"
+    assert rows[6] == "| Shirt | 80.00% | 20.00% | 60.00 |"
+    assert [row.split(" | ")[0][2:] for row in rows] == list(per_class.CLASS_NAMES)
+
+
+def test_cost_table_shows_each_benchmarked_job(one_seed: Built) -> None:
+    assert "| train model=cnn seed=0 | 12.3 | 1,024 |" in one_seed.markdown
+    assert "| plot_curves model=cnn | 2.0 | n/a |" in one_seed.markdown
+
+
+def test_html_escapes_what_it_shows(one_seed: Built, tmp_path: Path) -> None:
+    written = write_results(tmp_path, ONE_SEED)
+    _, page = build_report(written, one_seed.figures, kernel_names=["<b>diag</b>", "vert & co"])
+    assert "&lt;b&gt;diag&lt;/b&gt;" in page and "<b>diag" not in page
+    assert "vert &amp; co" in page

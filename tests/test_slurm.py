@@ -48,7 +48,7 @@ SUBMITTED = re.compile(
     r"Job \d+ has been submitted with SLURM jobid (\d+) "
     r"\(log: (\S+)/rule_(\w+)/(?:(\S+)/)?\d+\.log\)"
 )
-TABLES = ("test_accuracy.csv", "params.csv", "filter_errors.csv")
+TABLES = ("test_accuracy.csv", "params.csv", "filter_errors.csv", "per_class_accuracy.csv")
 
 
 def slurm_unavailable() -> str | None:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from fashion_mnist_study.data import load_predictions
 from fashion_mnist_study.summary import learned
 from fashion_mnist_study.training import (
     TrainConfig,
@@ -64,6 +65,7 @@ def run(
         metrics_csv=tmp / "metrics.csv",
         test_json=tmp / "test.json",
         weights_path=tmp / "weights.pt",
+        predictions_path=tmp / "predictions.npz",
         checkpoint_path=tmp / "checkpoint" / "seed3.ckpt",
         threads=1,
         progress_bar=False,
@@ -105,6 +107,12 @@ def test_training_learns_and_writes_the_contract(tmp_path: Path) -> None:
         json.loads((tmp_path / "test.json").read_text())
     )
     assert not (tmp_path / "checkpoint").exists(), "the checkpoint must go once the job succeeds"
+    predicted, labels = load_predictions(tmp_path / "predictions.npz")
+    assert predicted.dtype == labels.dtype == np.uint8
+    assert np.array_equal(labels, tiny_splits()["y_test"])
+    assert np.mean(predicted == labels) == pytest.approx(result["test_acc"])
+    assert result["peak_rss_mb"] > 100  # torch alone takes more
+    assert result["peak_gpu_mb"] is None  # trained on the CPU
 
 
 KILL_SCRIPT = """
@@ -203,6 +211,7 @@ def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path) -> N
             device_setting="cuda", metrics_csv=tmp_path / folder / "metrics.csv",
             test_json=tmp_path / folder / "test.json",
             weights_path=tmp_path / folder / "weights.pt",
+            predictions_path=tmp_path / folder / "predictions.npz",
             checkpoint_path=tmp_path / folder / "seed3.ckpt", progress_bar=False,
         )  # fmt: skip
     assert numbers_without_timing(tmp_path / "a") == numbers_without_timing(tmp_path / "b")
@@ -222,6 +231,7 @@ def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
             seed=3, device_setting="cuda", metrics_csv=tmp_path / folder / "metrics.csv",
             test_json=tmp_path / folder / "test.json",
             weights_path=tmp_path / folder / "weights.pt",
+            predictions_path=tmp_path / folder / "predictions.npz",
             checkpoint_path=tmp_path / folder / "seed3.ckpt", progress_bar=False,
         )  # fmt: skip
 

@@ -90,6 +90,40 @@ def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path)
     assert 'src="data:image/png;base64,' in report and 'src="http' not in report
 
 
+def test_smoke_run_writes_the_per_class_analysis_and_each_jobs_cost(
+    finished_smoke_run: Path,
+) -> None:
+    run = finished_smoke_run
+    table = read_csv(run / "results/tables/per_class_accuracy.csv")
+    assert list(table[0]) == ["model", "class", "n_seeds", "accuracy_mean", "accuracy_std"]
+    assert [(row["model"], row["class"]) for row in table][:2] == [
+        ("cnn", "T-shirt/top"),
+        ("cnn", "Trouser"),
+    ]
+    assert len(table) == 3 * 10
+    for model in ("cnn", "cnn_regularized", "mlp"):
+        with np.load(run / f"results/predictions/{model}/seed0.npz") as saved:
+            predicted, labels = saved["predicted"], saved["label"]
+        result = json.loads((run / f"results/metrics/{model}/seed0.json").read_text())
+        assert len(predicted) == 1000 and np.mean(predicted == labels) == result["test_acc"]
+        rows = [row for row in table if row["model"] == model]
+        per_class_right = sum(float(row["accuracy_mean"]) * np.sum(labels == i)
+                              for i, row in enumerate(rows))  # fmt: skip
+        assert per_class_right == pytest.approx(result["test_acc"] * 1000)
+        assert (run / f"results/plots/confusion_{model}.png").read_bytes()[:4] == b"\x89PNG"
+        benchmark = read_csv_tab(run / f"benchmarks/train/{model}/seed0.tsv")
+        assert float(benchmark["s"]) > 0
+    assert (run / "results/plots/cnn_vs_mlp_examples.png").read_bytes()[:4] == b"\x89PNG"
+    report = (run / "results/report/report.md").read_text()
+    assert re.search(r"the CNN's lead over the MLP is largest on \S", report)
+    assert "| train model=cnn seed=0 | " in report
+
+
+def read_csv_tab(path: Path) -> dict[str, str]:
+    with open(path, newline="") as handle:
+        return next(csv.DictReader(handle, delimiter="\t"))
+
+
 def training_jobs(output: str) -> list[tuple[str, int, int]]:
     """(event, jobid, training CPUs) for each training job's start and finish, in the order
     Snakemake printed them."""
@@ -169,6 +203,9 @@ def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> Non
         "test_accuracy": 1,
         "plot_curves": 1,
         "plot_mlp_vs_cnn": 1,
+        "per_class_accuracy": 1,
+        "plot_confusion": 1,
+        "plot_cnn_vs_mlp_examples": 1,
         "report": 1,
     }
     dry_run = snakemake(smoke_run_copy, "all", "--dry-run", *extra).stdout
@@ -183,6 +220,8 @@ def test_editing_a_plot_setting_replans_only_plots_and_report(smoke_run_copy: Pa
         "plot_curves": 3,
         "plot_overfitting": 1,
         "plot_mlp_vs_cnn": 1,
+        "plot_confusion": 3,
+        "plot_cnn_vs_mlp_examples": 1,
         "report": 1,
     }
 
@@ -208,6 +247,9 @@ def test_editing_the_models_module_retrains_every_model(smoke_run_copy: Path) ->
         "plot_curves": 3,
         "plot_overfitting": 1,
         "plot_mlp_vs_cnn": 1,
+        "per_class_accuracy": 1,
+        "plot_confusion": 3,
+        "plot_cnn_vs_mlp_examples": 1,
         "report": 1,
     }
 
@@ -226,6 +268,9 @@ def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) 
         "plot_curves": 3,
         "plot_overfitting": 1,
         "plot_mlp_vs_cnn": 1,
+        "per_class_accuracy": 1,
+        "plot_confusion": 3,
+        "plot_cnn_vs_mlp_examples": 1,
         "report": 1,
     }
 
@@ -301,6 +346,14 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
 def test_snakemake_report_has_every_figure_with_its_caption(smoke_run_copy: Path) -> None:
     snakemake(smoke_run_copy, "--report", "results/report/snakemake_report.html", *SMOKE)
     report = (smoke_run_copy / "results/report/snakemake_report.html").read_text()
-    for figure in ("filters.png", "mlp_vs_cnn.png", "overfitting.png", "cnn_curves.png"):
+    for figure in (
+        "filters.png",
+        "mlp_vs_cnn.png",
+        "overfitting.png",
+        "cnn_curves.png",
+        "confusion_mlp.png",
+        "cnn_vs_mlp_examples.png",
+        "report.html",
+    ):
         assert figure in report
     assert "Euclidean distance and largest absolute difference" in report  # a caption's text

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported by the modules that build tables, not by every job
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -38,9 +41,7 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_csv(path: str | os.PathLike[str], rows: list[dict], columns: list[str]) -> None:
-    """Write `rows` (dicts keyed by `columns`) as a CSV file, whole or not at all."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
+    """Write `table` as a CSV file (no index column), whole or not at all."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

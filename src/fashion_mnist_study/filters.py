@@ -7,6 +7,7 @@ flip) so the two implementations can be compared number for number.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from fashion_mnist_study.atomic import atomic_path
@@ -97,30 +98,29 @@ def kernel_stack(kernels: list[dict], dtype: str) -> np.ndarray:
     return np.stack(arrays)
 
 
-def error_rows(
-    numpy_out: dict[str, np.ndarray], torch_out: dict[str, np.ndarray]
-) -> list[dict[str, object]]:
-    """Per output, example (its test-set index) and filter: Euclidean distance, max abs error."""
-    rows: list[dict[str, object]] = []
+def error_table(numpy_out: dict[str, np.ndarray], torch_out: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per output, example (its test-set index) and filter: Euclidean distance, max abs error
+    (ERROR_COLUMNS), in that order."""
     test_indices = numpy_out.get("examples", np.arange(numpy_out["conv"].shape[0]))
+    tables = []
     for output, key in (("conv", "conv"), ("conv_pool", "pooled")):
         a, b = numpy_out[key], torch_out[key]
         if a.shape != b.shape:
             raise ValueError(f"{key} shapes differ: NumPy {a.shape}, PyTorch {b.shape}")
         difference = a.astype(np.float64) - b.astype(np.float64)
-        for example in range(a.shape[0]):
-            for filt in range(a.shape[1]):
-                d = difference[example, filt]
-                rows.append(
-                    {
-                        "output": output,
-                        "example": int(test_indices[example]),
-                        "filter": filt,
-                        "euclidean_distance": float(np.sqrt(np.sum(d * d))),
-                        "max_abs_error": float(np.max(np.abs(d))),
-                    }
-                )
-    return rows
+        n_examples, n_filters = a.shape[:2]
+        tables.append(
+            pd.DataFrame(
+                {
+                    "output": output,
+                    "example": np.repeat(np.asarray(test_indices, dtype=int), n_filters),
+                    "filter": np.tile(np.arange(n_filters), n_examples),
+                    "euclidean_distance": np.sqrt(np.sum(difference**2, axis=(2, 3))).ravel(),
+                    "max_abs_error": np.abs(difference).max(axis=(2, 3)).ravel(),
+                }
+            )
+        )
+    return pd.concat(tables, ignore_index=True)[ERROR_COLUMNS]
 
 
 ERROR_COLUMNS = ["output", "example", "filter", "euclidean_distance", "max_abs_error"]

@@ -1,4 +1,4 @@
-"""Send a Snakemake job's stderr and log records to its log file."""
+"""Glue between a Snakemake job and the package: the job's log file, its inputs by model."""
 
 from __future__ import annotations
 
@@ -13,3 +13,9 @@ def log_to(path: str) -> None:
     logging.basicConfig(
         stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
+
+
+def inputs_by_model(inputs, name: str, models: list[str]) -> dict[str, list[str]]:
+    """Model -> its files, from the named inputs `<name>_<model>` that common.smk's
+    per_model() declares (`inputs` is snakemake.input)."""
+    return {model: list(inputs[f"{name}_{model}"]) for model in models}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -142,3 +143,69 @@ def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
 def plot_validation_accuracy(curves: dict[str, Curves], path: str, style: dict, title: str) -> None:
     """Validation accuracy of several models over the epochs."""
     _compare_models(curves, "val_acc", "validation accuracy (%)", title, path, style)
+
+
+def plot_confusion(
+    model: str, matrix: np.ndarray, class_names: list[str], path: str, style: dict
+) -> None:
+    """Row-normalised confusion matrix: each true class's test images by predicted class (%)."""
+    size = max(style["panel_width"], style["panel_height"]) * 1.3
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(100 * matrix, cmap="Blues", vmin=0, vmax=100)
+    for (row, column), share in np.ndenumerate(matrix):
+        if share >= 0.005:
+            color = "white" if share > 0.6 else "black"
+            ax.text(
+                column, row, f"{100 * share:.0f}", ha="center", va="center", fontsize=6, color=color
+            )
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(ticks, class_names, fontsize=7)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"{LABELS.get(model, model)}: test images per true class (%)")
+    fig.tight_layout()
+    _save(fig, path, style["dpi"])
+
+
+@dataclass(frozen=True)
+class ImageGroup:
+    """Tiled test images (per_class.image_grid) with a title and a caption under each tile."""
+
+    title: str
+    grid: np.ndarray
+    captions: list[str]
+    columns: int
+    tile: int  # pixels per image side
+    padding: int
+
+
+def plot_image_groups(groups: list[ImageGroup], path: str, style: dict) -> None:
+    """Each group's grid of images above the next, a caption in the gap under each image."""
+    if not groups:
+        fig, ax = plt.subplots(figsize=(style["panel_width"], 1))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no test image is right in one model and wrong in the other",
+                ha="center", va="center")  # fmt: skip
+        _save(fig, path, style["dpi"])
+        return
+    heights = [group.grid.shape[0] for group in groups]
+    width = max(group.grid.shape[1] for group in groups)
+    inches_per_pixel, title_inches = 1 / 40, 0.3
+    fig, axes = plt.subplots(
+        len(groups), 1, squeeze=False, layout="constrained",
+        figsize=(width * inches_per_pixel, sum(heights) * inches_per_pixel
+                 + title_inches * len(groups)),
+        gridspec_kw={"height_ratios": heights},
+    )  # fmt: skip
+    for ax, group in zip(axes[:, 0], groups, strict=True):
+        ax.imshow(group.grid, cmap="gray", vmin=0, vmax=1)
+        ax.set_axis_off()
+        ax.set_title(group.title, fontsize=8)
+        pitch = group.tile + group.padding
+        for i, caption in enumerate(group.captions):
+            row, column = divmod(i, group.columns)
+            x = group.padding + pitch * column + group.tile / 2
+            y = group.padding + pitch * row + group.tile + 1
+            ax.text(x, y, caption, ha="center", va="top", fontsize=4.5)
+    _save(fig, path, style["dpi"])

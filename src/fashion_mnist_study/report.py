@@ -1,22 +1,26 @@
 """Assemble the study's report (Markdown and self-contained HTML) from this run's outputs.
 
-Every sentence of analysis is computed from the data it describes, so the text cannot
-contradict the numbers; beside every number stands the study's own value.
+Python gathers the numbers and composes the sentences that state them, keyed by model; the
+Jinja2 templates in templates/ hold all markup. Every sentence of analysis is computed from
+the data it describes, so the text cannot contradict the numbers; beside every number stands
+the study's own value.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import os
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from fashion_mnist_study.atomic import write_text
-from fashion_mnist_study.summary import STUDY, Curves, load_curves, load_results, read_table
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-Block = tuple  # ("h", level, text) | ("p", text) | ("table", columns, rows) | ("img", path, alt)
+from fashion_mnist_study.atomic import write_text
+from fashion_mnist_study.summary import STUDY, load_curves, load_results, mean_and_spread
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,15 @@ class ReportInputs:
     filters_plot: str
     params: str
     test_accuracy: str
-    metrics: list[str]  # results/metrics/{model}/seed{seed}.csv
-    results: list[str]  # results/metrics/{model}/seed{seed}.json
-    curves: list[str]  # results/plots/{model}_curves.png
+    per_class: str
+    metrics: dict[str, list[str]]  # model -> its seeds' metrics CSVs
+    results: dict[str, list[str]]  # model -> its seeds' result JSONs
+    curves: dict[str, str]  # model -> its training-curve figure
+    confusion: dict[str, str]  # model -> its confusion-matrix figure
     overfitting: str
     mlp_vs_cnn: str
+    cnn_vs_mlp_examples: str
+    benchmarks: dict[str, str]  # job -> its Snakemake benchmark file
     kernel_names: list[str]
     filter_dtype: str
     pool: int
@@ -45,31 +53,21 @@ def relative_size(a: int, b: int) -> str:
     return f"{abs(change):.2f}% {'more' if change >= 0 else 'fewer'}"
 
 
-def model_of(path: str) -> str:
-    return Path(path).parent.name if path.endswith((".csv", ".json")) else Path(path).stem
-
-
 @dataclass(frozen=True)
 class Measure:
-    """A number measured over seeds: mean and sample standard deviation."""
+    """A number measured over seeds: mean and sample standard deviation (0 for one seed)."""
 
-    values: tuple[float, ...]
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.values)
-
-    @property
-    def std(self) -> float:
-        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+    mean: float
+    std: float
+    n: int
 
     def as_pct(self) -> str:
         text = pct(self.mean)
-        return text if len(self.values) == 1 else f"{text} ± {100 * self.std:.2f}"
+        return text if self.n == 1 else f"{text} ± {100 * self.std:.2f}"
 
     def as_points(self) -> str:
         text = f"{100 * self.mean:.2f} points"
-        return text if len(self.values) == 1 else f"{text} ± {100 * self.std:.2f}"
+        return text if self.n == 1 else f"{text} ± {100 * self.std:.2f}"
 
 
 def versus(a: Measure, b: Measure, name_a: str, name_b: str) -> str:
@@ -77,7 +75,7 @@ def versus(a: Measure, b: Measure, name_a: str, name_b: str) -> str:
     diff = a.mean - b.mean
     relation = "higher than" if diff > 0 else "lower than" if diff < 0 else "equal to"
     sentence = f"{name_a} is {abs(100 * diff):.2f} points {relation} {name_b}"
-    if len(a.values) < 2 or len(b.values) < 2:
+    if a.n < 2 or b.n < 2:
         return sentence + " (one seed each: no spread between seeds to judge it against)."
     spread = max(a.std, b.std)
     larger = abs(diff) > spread
@@ -88,43 +86,82 @@ def versus(a: Measure, b: Measure, name_a: str, name_b: str) -> str:
     )
 
 
+def class_lead(per_class: pd.DataFrame, leader: str, other: str, names: tuple[str, str]) -> str:
+    """Where `leader`'s accuracy exceeds `other`'s most and least, class by class (every class
+    of a tie named)."""
+    accuracy = per_class.pivot(index="class", columns="model", values="accuracy_mean")
+    accuracy = accuracy.loc[per_class["class"].drop_duplicates()]  # label order
+    lead = 100 * (accuracy[leader] - accuracy[other])
+
+    def describe(points: float) -> str:
+        tied = [cls for cls in lead.index if abs(lead[cls] - points) < 1e-9]
+        if len(tied) == 1:
+            cls = tied[0]
+            scores = f"{pct(accuracy.at[cls, leader])} against {pct(accuracy.at[cls, other])}"
+            if points >= 0:
+                return f"{cls} ({points:.2f} points: {scores})"
+            return f"{cls}, where the {names[1]} is ahead by {-points:.2f} points ({scores})"
+        classes = ", ".join(tied[:-1]) + " and " + tied[-1]
+        if points >= 0:
+            return f"{classes} ({points:.2f} points each)"
+        return f"{classes}, where the {names[1]} is ahead by {-points:.2f} points each"
+
+    return (
+        f"Class by class, the {names[0]}'s lead over the {names[1]} is largest on "
+        f"{describe(lead.max())} and smallest on {describe(lead.min())}."
+    )
+
+
 class Study:
-    """This run's numbers, gathered once from the workflow's outputs."""
+    """This run's numbers, gathered once from the workflow's outputs, keyed by model."""
 
     def __init__(self, inputs: ReportInputs) -> None:
         self.inputs = inputs
-        self.results: dict[str, list[dict]] = {}
-        for result in load_results(inputs.results):
-            self.results.setdefault(result["model"], []).append(result)
-        paths: dict[str, list[str]] = {}
-        for path in inputs.metrics:
-            paths.setdefault(model_of(path), []).append(path)
-        self.curves: dict[str, Curves] = {m: load_curves(p) for m, p in paths.items()}
-        self.params = read_table(inputs.params)
-        self.filter_errors = read_table(inputs.filter_errors)
+        self.models = list(inputs.results)
+        self.results = pd.concat(
+            [load_results(paths) for paths in inputs.results.values()], ignore_index=True
+        )
+        self.curves = {model: load_curves(paths) for model, paths in inputs.metrics.items()}
+        self.params = pd.read_csv(inputs.params)
+        self.filter_errors = pd.read_csv(inputs.filter_errors)
+        self.test_accuracy = pd.read_csv(inputs.test_accuracy)
+        self.per_class = pd.read_csv(inputs.per_class)
+        per_seed = pd.concat(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "final_train_acc": curves.train_acc[:, -1],
+                    "final_val_acc": curves.val_acc[:, -1],
+                    "best_val_acc": curves.val_acc.max(axis=1),
+                    "final_gap": curves.gap[:, -1],
+                }
+            )
+            for model, curves in self.curves.items()
+        )
+        self.measures = {
+            column: mean_and_spread(frame.groupby("model", sort=False)[column]).assign(
+                n=frame.groupby("model", sort=False).size()
+            )
+            for frame, columns in ((self.results, ["test_acc"]), (per_seed, list(per_seed)[1:]))
+            for column in columns
+        }
+
+    def measure(self, model: str, column: str) -> Measure:
+        row = self.measures[column].loc[model]
+        return Measure(float(row["mean"]), float(row["std"]), int(row["n"]))
 
     def test_acc(self, model: str) -> Measure:
-        return Measure(tuple(r["test_acc"] for r in self.results[model]))
-
-    def final(self, model: str, key: str) -> Measure:
-        return Measure(tuple(getattr(self.curves[model], key)[:, -1]))
-
-    def best_val(self, model: str) -> Measure:
-        return Measure(tuple(self.curves[model].val_acc.max(axis=1)))
-
-    def final_gap(self, model: str) -> Measure:
-        return Measure(tuple(self.curves[model].gap[:, -1]))
+        return self.measure(model, "test_acc")
 
     def epochs(self, model: str) -> int:
         return int(self.curves[model].epochs[-1])
 
     def total_params(self, model: str) -> int:
-        return next(
-            int(r["params"]) for r in self.params if r["model"] == model and r["layer"] == "total"
-        )
+        totals = self.params[self.params["layer"] == "total"].set_index("model")["params"]
+        return int(totals[model])
 
     def seeds_note(self) -> str:
-        n = len(next(iter(self.results.values())))
+        n = int(self.results.groupby("model").size().iloc[0])
         return (
             "one seed per model"
             if n == 1
@@ -132,213 +169,199 @@ class Study:
         )
 
 
-def image_for(inputs: ReportInputs, model: str) -> str:
-    return next(path for path in inputs.curves if Path(path).name == f"{model}_curves.png")
+def figure(path: str, alt: str) -> dict[str, str]:
+    return {"path": path, "alt": alt}
 
 
-def build_blocks(study: Study) -> list[Block]:
-    inputs = study.inputs
-    errors = study.filter_errors
-    blocks: list[Block] = [
-        ("h", 1, "Fashion-MNIST study: shallow convolution, CNNs and an MLP"),
-        (
-            "p",
-            f"Reproduced by this workflow ({study.seeds_note()}). The study's own values are "
-            "given in brackets beside each of this run's numbers.",
-        ),
-        (
-            "h",
-            2,
-            f"1.1 Shallow convolution in NumPy: 3x3 filters and {inputs.pool}x{inputs.pool} "
-            "average pooling",
-        ),
-        (
-            "p",
-            f"{len({r['example'] for r in errors})} test images, "
-            f"{len(inputs.kernel_names)} filters ({', '.join(inputs.kernel_names)}), "
-            f"computed in {inputs.filter_dtype}: valid cross-correlation, then average "
-            "pooling. The figure shows each input and every filter's output, NumPy beside "
-            "PyTorch.",
-        ),
-        ("img", inputs.filters_plot, "Inputs, convolution and pooled outputs, NumPy and PyTorch"),
-        ("h", 2, "1.2 The same in PyTorch, and the difference between the two"),
-    ]
+def table(columns: list[str], frame: pd.DataFrame) -> dict[str, object]:
+    """A table for the templates: column headings and rows of already formatted cells."""
+    return {"columns": columns, "rows": frame.astype(str).to_numpy().tolist()}
+
+
+def filter_sentences(study: Study) -> list[str]:
+    inputs, errors = study.inputs, study.filter_errors
+    sentences = []
     for output, label in (("conv", "convolution only"), ("conv_pool", "convolution + pooling")):
-        rows = [r for r in errors if r["output"] == output]
-        worst = max(rows, key=lambda r: float(r["euclidean_distance"]))
-        blocks.append(
-            (
-                "p",
-                f"{label.capitalize()}: the largest Euclidean distance between NumPy and "
-                f"PyTorch is {float(worst['euclidean_distance']):.3g} (test image "
-                f"{worst['example']}, filter {inputs.kernel_names[int(worst['filter'])]}), "
-                f"the largest absolute difference of one pixel "
-                f"{max(float(r['max_abs_error']) for r in rows):.3g}"
-                + (" [study: about 1e-6 in float32]." if inputs.filter_dtype == "float32" else "."),
-            )
+        rows = errors[errors["output"] == output]
+        worst = rows.loc[rows["euclidean_distance"].idxmax()]
+        sentences.append(
+            f"{label.capitalize()}: the largest Euclidean distance between NumPy and "
+            f"PyTorch is {worst['euclidean_distance']:.3g} (test image "
+            f"{worst['example']}, filter {inputs.kernel_names[int(worst['filter'])]}), "
+            f"the largest absolute difference of one pixel {rows['max_abs_error'].max():.3g}"
+            + (" [study: about 1e-6 in float32]." if inputs.filter_dtype == "float32" else ".")
         )
-    blocks.append(
-        (
-            "table",
-            ["output", "example", "filter", "Euclidean distance", "max abs error"],
-            [
-                [
-                    r["output"],
-                    r["example"],
-                    inputs.kernel_names[int(r["filter"])],
-                    f"{float(r['euclidean_distance']):.3g}",
-                    f"{float(r['max_abs_error']):.3g}",
-                ]
-                for r in errors
-            ],
-        )
-    )
+    return sentences
 
-    cnn_rows = [r for r in study.params if r["model"] == "cnn"]
-    blocks += [
-        ("h", 2, "2.1 CNN with max pooling"),
-        (
-            "p",
-            f"Parameters per layer; total {study.total_params('cnn'):,} "
-            f"[study: {STUDY['cnn_params']:,}].",
-        ),
-        (
-            "table",
-            ["layer", "type", "weight shape", "parameters"],
-            [[r["layer"], r["type"], r["shape"], f"{int(r['params']):,}"] for r in cnn_rows],
-        ),
-        ("img", image_for(inputs, "cnn"), "CNN training and validation curves"),
-        (
-            "p",
-            f"After {study.epochs('cnn')} epochs the CNN reaches "
-            f"{study.final('cnn', 'train_acc').as_pct()} training and "
-            f"{study.final('cnn', 'val_acc').as_pct()} validation accuracy (best validation "
-            f"{study.best_val('cnn').as_pct()}); test accuracy on "
-            f"{study.results['cnn'][0]['n_test']:,} images: "
-            f"{study.test_acc('cnn').as_pct()} [study: {pct(STUDY['cnn_test_acc'])}].",
-        ),
-        ("h", 2, "2.2 CNN with dropout and weight decay against overfitting"),
-        ("img", image_for(inputs, "cnn_regularized"), "Regularized CNN curves"),
-        ("img", inputs.overfitting, "Training minus validation accuracy per epoch"),
-        (
-            "p",
-            f"Test accuracy of the regularized CNN: {study.test_acc('cnn_regularized').as_pct()}"
-            f" [study: {pct(STUDY['cnn_regularized_test_acc'])}]; plain CNN: "
-            f"{study.test_acc('cnn').as_pct()} [study: {pct(STUDY['cnn_test_acc'])}]. "
-            + versus(
-                study.test_acc("cnn_regularized"),
-                study.test_acc("cnn"),
-                "The regularized CNN's test accuracy",
-                "the plain CNN's",
+
+def cost_table(benchmarks: dict[str, str]) -> pd.DataFrame:
+    """Per job: its wall seconds and peak resident memory, from Snakemake's benchmark files."""
+    rows = []
+    for job, path in benchmarks.items():
+        measured = pd.read_csv(path, sep="\t", na_values=["-", "NA"]).iloc[0]
+        rss = measured["max_rss"]
+        rows.append([job, f"{measured['s']:.1f}", "n/a" if pd.isna(rss) else f"{rss:,.0f}"])
+    return pd.DataFrame(rows, columns=["job", "seconds", "peak memory (MB)"])
+
+
+def report_context(study: Study) -> dict[str, object]:
+    """Everything the templates show: numbers as text, sentences, tables and figures."""
+    inputs, errors = study.inputs, study.filter_errors
+    kernel = np.asarray(inputs.kernel_names)
+    params = study.params
+    cnn_layers = params[params["model"] == "cnn"]
+    cnn_test = study.test_acc("cnn")
+    regularized_test = study.test_acc("cnn_regularized")
+    mlp_test = study.test_acc("mlp")
+    per_class = study.per_class[study.per_class["model"].isin(["cnn", "mlp"])]
+    wide = per_class.pivot(index="class", columns="model", values="accuracy_mean")
+    wide = wide.loc[per_class["class"].drop_duplicates()]  # the classes in label order
+    return {
+        "seeds_note": study.seeds_note(),
+        "filters": {
+            "pool": inputs.pool,
+            "n_examples": errors["example"].nunique(),
+            "n_kernels": len(inputs.kernel_names),
+            "kernels": ", ".join(inputs.kernel_names),
+            "dtype": inputs.filter_dtype,
+            "figure": figure(
+                inputs.filters_plot, "Inputs, convolution and pooled outputs, NumPy and PyTorch"
             ),
-        ),
-        (
-            "p",
-            f"Gap between training and validation accuracy in the last epoch: "
-            f"{study.final_gap('cnn').as_points()} without regularization, "
-            f"{study.final_gap('cnn_regularized').as_points()} with it. "
-            + versus(
-                study.final_gap("cnn_regularized"),
-                study.final_gap("cnn"),
-                "The regularized gap",
-                "the plain one",
+            "sentences": filter_sentences(study),
+            "table": table(
+                ["output", "example", "filter", "Euclidean distance", "max abs error"],
+                pd.DataFrame(
+                    {
+                        "output": errors["output"],
+                        "example": errors["example"],
+                        "filter": kernel[errors["filter"].to_numpy()],
+                        "distance": errors["euclidean_distance"].map("{:.3g}".format),
+                        "max": errors["max_abs_error"].map("{:.3g}".format),
+                    }
+                ),
             ),
-        ),
-        ("h", 2, "3 MLP vs CNN"),
-        (
-            "p",
-            f"Parameters: MLP {study.total_params('mlp'):,} [study: {STUDY['mlp_params']:,}], "
-            f"CNN {study.total_params('cnn'):,} [study: {STUDY['cnn_params']:,}]; the MLP has "
-            + relative_size(study.total_params("mlp"), study.total_params("cnn"))
-            + " parameters than the CNN.",
-        ),
-        ("img", inputs.mlp_vs_cnn, "Validation accuracy of the MLP and the CNN"),
-        (
-            "p",
-            f"Test accuracy: MLP {study.test_acc('mlp').as_pct()} "
-            f"[study: {pct(STUDY['mlp_test_acc'])}], CNN {study.test_acc('cnn').as_pct()} "
-            f"[study: {pct(STUDY['mlp_vs_cnn_cnn_test_acc'])}]. "
-            + versus(
-                study.test_acc("cnn"), study.test_acc("mlp"), "The CNN's test accuracy", "the MLP's"
+        },
+        "cnn": {
+            "total_params": f"{study.total_params('cnn'):,}",
+            "study_params": f"{STUDY['cnn_params']:,}",
+            "table": table(
+                ["layer", "type", "weight shape", "parameters"],
+                cnn_layers[["layer", "type", "shape"]]
+                .fillna("")
+                .assign(params=cnn_layers["params"].map("{:,}".format)),
             ),
-        ),
-        ("img", image_for(inputs, "mlp"), "MLP training and validation curves"),
-        ("h", 2, "Test accuracy of every model"),
-        (
-            "table",
+            "curves": figure(inputs.curves["cnn"], "CNN training and validation curves"),
+            "sentence": (
+                f"After {study.epochs('cnn')} epochs the CNN reaches "
+                f"{study.measure('cnn', 'final_train_acc').as_pct()} training and "
+                f"{study.measure('cnn', 'final_val_acc').as_pct()} validation accuracy (best "
+                f"validation {study.measure('cnn', 'best_val_acc').as_pct()}); test accuracy "
+                f"on {int(study.results['n_test'].iloc[0]):,} images: {cnn_test.as_pct()} "
+                f"[study: {pct(STUDY['cnn_test_acc'])}]."
+            ),
+        },
+        "regularized": {
+            "curves": figure(inputs.curves["cnn_regularized"], "Regularized CNN curves"),
+            "overfitting": figure(
+                inputs.overfitting, "Training minus validation accuracy per epoch"
+            ),
+            "test_sentence": (
+                f"Test accuracy of the regularized CNN: {regularized_test.as_pct()} "
+                f"[study: {pct(STUDY['cnn_regularized_test_acc'])}]; plain CNN: "
+                f"{cnn_test.as_pct()} [study: {pct(STUDY['cnn_test_acc'])}]. "
+                + versus(
+                    regularized_test,
+                    cnn_test,
+                    "The regularized CNN's test accuracy",
+                    "the plain CNN's",
+                )
+            ),
+            "gap_sentence": (
+                "Gap between training and validation accuracy in the last epoch: "
+                f"{study.measure('cnn', 'final_gap').as_points()} without regularization, "
+                f"{study.measure('cnn_regularized', 'final_gap').as_points()} with it. "
+                + versus(
+                    study.measure("cnn_regularized", "final_gap"),
+                    study.measure("cnn", "final_gap"),
+                    "The regularized gap",
+                    "the plain one",
+                )
+            ),
+        },
+        "mlp_vs_cnn": {
+            "params_sentence": (
+                f"Parameters: MLP {study.total_params('mlp'):,} [study: "
+                f"{STUDY['mlp_params']:,}], CNN {study.total_params('cnn'):,} [study: "
+                f"{STUDY['cnn_params']:,}]; the MLP has "
+                + relative_size(study.total_params("mlp"), study.total_params("cnn"))
+                + " parameters than the CNN."
+            ),
+            "figure": figure(inputs.mlp_vs_cnn, "Validation accuracy of the MLP and the CNN"),
+            "test_sentence": (
+                f"Test accuracy: MLP {mlp_test.as_pct()} [study: {pct(STUDY['mlp_test_acc'])}], "
+                f"CNN {cnn_test.as_pct()} [study: {pct(STUDY['mlp_vs_cnn_cnn_test_acc'])}]. "
+                + versus(cnn_test, mlp_test, "The CNN's test accuracy", "the MLP's")
+            ),
+            "mlp_curves": figure(inputs.curves["mlp"], "MLP training and validation curves"),
+            "class_sentence": class_lead(study.per_class, "cnn", "mlp", ("CNN", "MLP")),
+            "class_table": table(
+                ["class", "CNN", "MLP", "CNN - MLP (points)"],
+                pd.DataFrame(
+                    {
+                        "class": wide.index,
+                        "cnn": wide["cnn"].map(pct).to_numpy(),
+                        "mlp": wide["mlp"].map(pct).to_numpy(),
+                        "lead": (100 * (wide["cnn"] - wide["mlp"])).map("{:.2f}".format).to_numpy(),
+                    }
+                ),
+            ),
+            "confusion": [
+                figure(inputs.confusion[model], f"Confusion matrix of the {name}")
+                for model, name in (("cnn", "CNN"), ("mlp", "MLP"))
+            ],
+            "examples": figure(
+                inputs.cnn_vs_mlp_examples, "Test images one model gets right and the other wrong"
+            ),
+        },
+        "accuracy_table": table(
             ["model", "seeds", "test accuracy", "parameters", "epochs"],
-            [
-                [
-                    r["model"],
-                    r["seeds"],
-                    Measure(tuple(res["test_acc"] for res in study.results[r["model"]])).as_pct(),
-                    f"{int(r['params']):,}",
-                    r["epochs"],
-                ]
-                for r in read_table(inputs.test_accuracy)
-            ],
+            pd.DataFrame(
+                {
+                    "model": study.test_accuracy["model"],
+                    "seeds": study.test_accuracy["seeds"],
+                    "test accuracy": [
+                        study.test_acc(model).as_pct() for model in study.test_accuracy["model"]
+                    ],
+                    "parameters": study.test_accuracy["params"].map("{:,}".format),
+                    "epochs": study.test_accuracy["epochs"],
+                }
+            ),
         ),
-    ]
-    return blocks
+        "cost_table": table(["job", "seconds", "peak memory (MB)"], cost_table(inputs.benchmarks)),
+    }
 
 
-def to_markdown(blocks: list[Block], relative_to: Path) -> str:
-    lines: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            lines += ["#" * block[1] + " " + block[2], ""]
-        elif kind == "p":
-            lines += [block[1], ""]
-        elif kind == "img":
-            lines += [f"![{block[2]}]({os.path.relpath(block[1], relative_to)})", ""]
-        elif kind == "table":
-            columns, rows = block[1], block[2]
-            lines.append("| " + " | ".join(columns) + " |")
-            lines.append("|" + "---|" * len(columns))
-            lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-            lines.append("")
-    return "\n".join(lines)
+def data_uri(path: str) -> str:
+    """A PNG file as a data: URI, so the HTML report is one self-contained file."""
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
 
-def to_html(blocks: list[Block]) -> str:
-    """One self-contained page: images embedded as data URIs, no external resources."""
-    body: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
-        elif kind == "p":
-            body.append(f"<p>{html.escape(block[1])}</p>")
-        elif kind == "img":
-            data = base64.b64encode(Path(block[1]).read_bytes()).decode()
-            alt = html.escape(block[2])
-            body.append(
-                f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{alt}</figcaption></figure>"
-            )
-        elif kind == "table":
-            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in block[1])
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                for row in block[2]
-            )
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-    style = (
-        "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;"
-        "line-height:1.45}img{max-width:100%}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
-        "th{background:#f3f3f3}figcaption{font-size:.9em;color:#555}"
+def render(template: str, context: dict[str, object], relative_to: Path) -> str:
+    """Render templates/<template>; HTML is autoescaped, Markdown is not."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=template.endswith(".html.j2"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Fashion-MNIST study</title><style>{style}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
+    environment.filters["data_uri"] = data_uri
+    environment.filters["relative"] = lambda path: os.path.relpath(path, relative_to)
+    return environment.get_template(template).render(context)
 
 
 def write_report(inputs: ReportInputs, html_path: str, markdown_path: str) -> None:
-    blocks = build_blocks(Study(inputs))
-    write_text(markdown_path, to_markdown(blocks, Path(markdown_path).parent))
-    write_text(html_path, to_html(blocks))
+    context = report_context(Study(inputs))
+    write_text(markdown_path, render("report.md.j2", context, Path(markdown_path).parent))
+    write_text(html_path, render("report.html.j2", context, Path(html_path).parent))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from pandas.api.typing import SeriesGroupBy
 
 TEST_ACCURACY_COLUMNS = [
     "model",
@@ -25,7 +25,9 @@ TEST_ACCURACY_COLUMNS = [
 
 # Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
 # measure what a run cost, not what it learned: they differ between any two runs.
-COST_KEYS = frozenset({"seconds", "seconds_this_run", "seconds_before_first_step"})
+COST_KEYS = frozenset(
+    {"seconds", "seconds_this_run", "seconds_before_first_step", "peak_rss_mb", "peak_gpu_mb"}
+)
 
 
 def learned(record: dict) -> dict:
@@ -64,62 +66,56 @@ class Curves:
         return self.train_acc - self.val_acc
 
 
-def read_metrics_csv(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
+def read_metrics(path: str | os.PathLike[str]) -> pd.DataFrame:
+    metrics = pd.read_csv(path)
+    if metrics.empty:
         raise ValueError(f"{path}: no epochs recorded")
-    return {key: np.array([float(row[key]) for row in rows]) for key in rows[0]}
+    return metrics
 
 
 def load_curves(paths: list[str]) -> Curves:
     """Stack the per-epoch metrics of several seeds of one model."""
-    runs = [read_metrics_csv(path) for path in paths]
-    lengths = {len(run["epoch"]) for run in runs}
+    runs = [read_metrics(path) for path in paths]
+    lengths = {len(run) for run in runs}
     if len(lengths) != 1:
         raise ValueError(f"seeds of one model have different epoch counts {lengths}: {paths}")
-    stack = {key: np.stack([run[key] for run in runs]) for key in runs[0]}
+
+    def stacked(column: str) -> np.ndarray:
+        return np.stack([run[column].to_numpy(dtype=float) for run in runs])
+
     return Curves(
-        epochs=stack["epoch"][0].astype(int),
-        train_acc=stack["train_acc"],
-        val_acc=stack["val_acc"],
-        train_loss=stack["train_loss"],
-        val_loss=stack["val_loss"],
+        epochs=runs[0]["epoch"].to_numpy(dtype=int),
+        train_acc=stacked("train_acc"),
+        val_acc=stacked("val_acc"),
+        train_loss=stacked("train_loss"),
+        val_loss=stacked("val_loss"),
     )
 
 
-def load_results(paths: list[str]) -> list[dict]:
-    return [json.loads(Path(path).read_text()) for path in paths]
+def load_results(paths: list[str]) -> pd.DataFrame:
+    """One row per training job's result file, in the order of `paths`."""
+    return pd.DataFrame([json.loads(Path(path).read_text()) for path in paths])
 
 
-def spread(values: list[float]) -> float:
-    """Sample standard deviation; 0 for a single seed."""
-    return statistics.stdev(values) if len(values) > 1 else 0.0
+def mean_and_spread(values: SeriesGroupBy) -> pd.DataFrame:
+    """Per group: mean and sample standard deviation, 0 (not NaN) for a single seed."""
+    return pd.DataFrame({"mean": values.mean(), "std": values.std(ddof=1).fillna(0.0)})
 
 
-def accuracy_summary_rows(results: list[dict]) -> list[dict]:
-    by_model: dict[str, list[dict]] = {}
-    for result in results:
-        by_model.setdefault(result["model"], []).append(result)
-    rows = []
-    for model, runs in by_model.items():
-        accs = [run["test_acc"] for run in runs]
-        rows.append(
-            {
-                "model": model,
-                "seeds": " ".join(str(run["seed"]) for run in runs),
-                "n_seeds": len(runs),
-                "test_acc_mean": statistics.fmean(accs),
-                "test_acc_std": spread(accs),
-                "test_acc_min": min(accs),
-                "test_acc_max": max(accs),
-                "params": runs[0]["params"],
-                "epochs": runs[0]["epochs"],
-            }
-        )
-    return rows
-
-
-def read_table(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+def accuracy_summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy per model over its seeds (TEST_ACCURACY_COLUMNS), models in file order."""
+    by_model = results.groupby("model", sort=False)
+    accuracy = mean_and_spread(by_model["test_acc"])
+    table = pd.DataFrame(
+        {
+            "seeds": by_model["seed"].agg(lambda seeds: " ".join(map(str, seeds))),
+            "n_seeds": by_model.size(),
+            "test_acc_mean": accuracy["mean"],
+            "test_acc_std": accuracy["std"],
+            "test_acc_min": by_model["test_acc"].min(),
+            "test_acc_max": by_model["test_acc"].max(),
+            "params": by_model["params"].first(),
+            "epochs": by_model["epochs"].first(),
+        }
+    )
+    return table.reset_index()[TEST_ACCURACY_COLUMNS]

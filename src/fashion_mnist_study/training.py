@@ -8,6 +8,7 @@ import ctypes
 import hashlib
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from fashion_mnist_study.atomic import atomic_path, write_text
+from fashion_mnist_study.data import save_predictions
 from fashion_mnist_study.hardware import usable_cpus
 from fashion_mnist_study.models import build_model, count_parameters
 
@@ -170,6 +172,21 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
         loss_sum += F.cross_entropy(logits, target, reduction="sum")
         correct += (logits.argmax(1) == target).sum()
     return loss_sum.item() / len(x), correct.item() / len(x)
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The predicted class of every image of `x`, in batches sized for the device."""
+    model.eval()
+    batch = EVAL_BATCH_SIZE[x.device.type]
+    return torch.cat([model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
+
+
+def peak_memory_mb(device: torch.device) -> tuple[float, float | None]:
+    """This process's peak resident memory and, on a GPU, PyTorch's peak allocation there."""
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    gpu = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return round(rss_kb / 1024, 1), None if gpu is None else round(gpu, 1)
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -339,16 +356,18 @@ def train_one_epoch(
     return step.loss_sum.item() / len(order), step.correct.item() / len(order)
 
 
+# The metrics log is written row by row as epochs end, with the csv module: a training job
+# imports no pandas (a quarter of a second of every job's start-up, measured here).
 def write_metrics(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
 
 def append_metrics(path: Path, row: dict) -> None:
     with open(path, "a", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=METRIC_COLUMNS).writerow(row)
+        csv.DictWriter(handle, fieldnames=METRIC_COLUMNS, lineterminator="\n").writerow(row)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -365,12 +384,14 @@ def train_model(
     metrics_csv: str | os.PathLike[str],
     test_json: str | os.PathLike[str],
     weights_path: str | os.PathLike[str],
+    predictions_path: str | os.PathLike[str],
     checkpoint_path: str | os.PathLike[str],
     threads: int = 1,
     progress_bar: bool = True,
     checkpoint_interval: float = CHECKPOINT_INTERVAL_S,
 ) -> dict:
-    """Train, validate every epoch, test once; resume from `checkpoint_path` if it matches.
+    """Train, validate every epoch, test once (metrics, and each test image's predicted class
+    in `predictions_path`); resume from `checkpoint_path` if it matches.
 
     A checkpoint is written after an epoch once `checkpoint_interval` seconds of training
     passed since the last one (0: after every epoch)."""
@@ -456,6 +477,8 @@ def train_model(
 
     x_test, y_test = as_tensors(splits["x_test"], splits["y_test"], device)
     test_loss, test_acc = evaluate(model, x_test, y_test)
+    predicted = predict(model, x_test).cpu().numpy()
+    peak_rss_mb, peak_gpu_mb = peak_memory_mb(device)
     result = {
         "model": model_name,
         "seed": seed,
@@ -469,6 +492,8 @@ def train_model(
         "seconds": round(sum(r["seconds"] for r in rows), 3),
         "seconds_this_run": round(training_seconds, 3),
         "seconds_before_first_step": clock.phases,
+        "peak_rss_mb": peak_rss_mb,
+        "peak_gpu_mb": peak_gpu_mb,
     }
     with atomic_path(weights_path) as tmp:
         torch.save(
@@ -481,6 +506,7 @@ def train_model(
             },
             tmp,
         )
+    save_predictions(predictions_path, predicted, splits["y_test"])
     write_text(test_json, json.dumps(result, indent=2) + "\n")
     checkpoints.path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # leave no empty checkpoint folders behind

@@ -1,3 +1,4 @@
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -30,10 +31,9 @@ except ConfigError as error:
 MODELS = list(config["models"])
 SEEDS = config["training"]["seeds"]
 
-# Locally, never start more GPU jobs than the GPUs take (a few trainings share one GPU:
-# `--resources gpu=1` makes them take turns), nor more training threads than there are CPUs
-# (`--cores 4` on a 2-core machine would otherwise run 4); a cluster's scheduler does this
-# itself, one GPU per job.
+# Locally, never start more GPU jobs than the GPUs take (TRAININGS_PER_GPU each; `--resources
+# gpu=N` overrides), nor more training threads than there are CPUs (`--cores 4` on a 2-core
+# machine would otherwise run 4); a cluster's scheduler does this itself, one GPU per job.
 LOCAL_CPUS = min(workflow.cores, usable_cpus())
 if workflow.local_exec:
     for resource, limit in {
@@ -44,6 +44,15 @@ if workflow.local_exec:
             workflow.register_resource(resource, limit)
 
 SPLITS = "resources/fashion_mnist/splits.npz"
+METRICS = "results/metrics/{model}/seed{seed}.csv"
+RESULTS = "results/metrics/{model}/seed{seed}.json"
+PREDICTIONS = "results/predictions/{model}/seed{seed}.npz"
+CURVES = "results/plots/{model}_curves.png"
+CONFUSION = "results/plots/confusion_{model}.png"
+REPORT_TEMPLATES = [
+    os.path.relpath(SRC / PACKAGE / "templates" / name)
+    for name in ("report.html.j2", "report.md.j2")
+]
 
 
 wildcard_constraints:
@@ -95,8 +104,33 @@ def uses_gpu():
     return device == "cuda" or (device == "auto" and visible_gpu_count() > 0)
 
 
-def get_metrics(model, kind="csv"):
-    return expand(f"results/metrics/{model}/seed{{seed}}.{kind}", seed=SEEDS)
+def per_seed(pattern, model):
+    """`pattern`'s files of `model`: one per seed, or one if `pattern` names no seed."""
+    return list(dict.fromkeys(expand(pattern, model=model, seed=SEEDS)))
+
+
+def per_model(name, pattern):
+    """Named inputs `<name>_<model>`, each `pattern`'s files of that model (one per seed):
+    for unpack(), so a script receives its files keyed by model (joblog.inputs_by_model).
+    """
+    return {f"{name}_{model}": per_seed(pattern, model) for model in MODELS}
+
+
+def get_benchmarks():
+    """Label -> benchmark file of every benchmarked job but the report (whose cost table
+    they fill); the cached download has none (Snakemake allows no benchmark with cache).
+    """
+    values = {"model": MODELS, "seed": SEEDS, "impl": ["numpy", "torch"]}
+    found = {}
+    for step in workflow.rules:
+        if step.benchmark is None or step.name == "report":
+            continue
+        names = sorted(step.wildcard_names)
+        for combination in itertools.product(*(values[name] for name in names)):
+            wildcards = dict(zip(names, combination))
+            label = " ".join([step.name, *(f"{k}={v}" for k, v in wildcards.items())])
+            found[label] = str(step.benchmark.apply_wildcards(wildcards))
+    return found
 
 
 def get_final_outputs():
@@ -105,7 +139,10 @@ def get_final_outputs():
         "results/plots/filters.png",
         "results/tables/params.csv",
         "results/tables/test_accuracy.csv",
-        expand("results/plots/{model}_curves.png", model=MODELS),
+        "results/tables/per_class_accuracy.csv",
+        expand(CURVES, model=MODELS),
+        expand(CONFUSION, model=MODELS),
+        "results/plots/cnn_vs_mlp_examples.png",
         "results/plots/overfitting.png",
         "results/plots/mlp_vs_cnn.png",
         "results/report/report.html",

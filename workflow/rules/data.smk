@@ -23,6 +23,8 @@ rule prepare_splits:
         SPLITS,
     log:
         "logs/prepare_splits/prepare_splits.log",
+    benchmark:
+        "benchmarks/prepare_splits/prepare_splits.tsv"
     conda:
         "../envs/study.yaml"
     params:

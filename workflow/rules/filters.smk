@@ -6,6 +6,8 @@ rule apply_filters:
         "results/filters/{impl}.npz",
     log:
         "logs/apply_filters/{impl}.log",
+    benchmark:
+        "benchmarks/apply_filters/{impl}.tsv"
     conda:
         "../envs/study.yaml"
     params:
@@ -27,6 +29,8 @@ rule filter_errors:
         ),
     log:
         "logs/filter_errors/filter_errors.log",
+    benchmark:
+        "benchmarks/filter_errors/filter_errors.tsv"
     conda:
         "../envs/study.yaml"
     script:
@@ -47,6 +51,8 @@ rule plot_filters:
         ),
     log:
         "logs/plot_filters/plot_filters.log",
+    benchmark:
+        "benchmarks/plot_filters/plot_filters.tsv"
     conda:
         "../envs/study.yaml"
     params:

@@ -1,16 +1,18 @@
 rule plot_curves:
     input:
-        metrics=lambda wc: get_metrics(wc.model),
+        metrics=lambda wc: per_seed(METRICS, wc.model),
         code=package_modules("plots", "summary", "atomic"),
     output:
         report(
-            "results/plots/{model}_curves.png",
+            CURVES,
             caption="../report/curves.rst",
             category="3 Training curves",
             subcategory="{model}",
         ),
     log:
         "logs/plot_curves/{model}.log",
+    benchmark:
+        "benchmarks/plot_curves/{model}.tsv"
     conda:
         "../envs/study.yaml"
     params:
@@ -21,8 +23,8 @@ rule plot_curves:
 
 rule plot_overfitting:
     input:
-        cnn=get_metrics("cnn"),
-        cnn_regularized=get_metrics("cnn_regularized"),
+        cnn=per_seed(METRICS, "cnn"),
+        cnn_regularized=per_seed(METRICS, "cnn_regularized"),
         code=package_modules("plots", "summary", "atomic"),
     output:
         report(
@@ -32,6 +34,8 @@ rule plot_overfitting:
         ),
     log:
         "logs/plot_overfitting/overfitting.log",
+    benchmark:
+        "benchmarks/plot_overfitting/overfitting.tsv"
     conda:
         "../envs/study.yaml"
     params:
@@ -42,8 +46,8 @@ rule plot_overfitting:
 
 rule plot_mlp_vs_cnn:
     input:
-        cnn=get_metrics("cnn"),
-        mlp=get_metrics("mlp"),
+        cnn=per_seed(METRICS, "cnn"),
+        mlp=per_seed(METRICS, "mlp"),
         code=package_modules("plots", "summary", "atomic"),
     output:
         report(
@@ -53,6 +57,8 @@ rule plot_mlp_vs_cnn:
         ),
     log:
         "logs/plot_mlp_vs_cnn/mlp_vs_cnn.log",
+    benchmark:
+        "benchmarks/plot_mlp_vs_cnn/mlp_vs_cnn.tsv"
     conda:
         "../envs/study.yaml"
     params:
@@ -63,29 +69,37 @@ rule plot_mlp_vs_cnn:
 
 rule report:
     input:
+        unpack(lambda wildcards: per_model("metrics", METRICS)),
+        unpack(lambda wildcards: per_model("results", RESULTS)),
+        unpack(lambda wildcards: per_model("curves", CURVES)),
+        unpack(lambda wildcards: per_model("confusion", CONFUSION)),
         filter_errors="results/tables/filter_errors.csv",
         filters_plot="results/plots/filters.png",
         params="results/tables/params.csv",
         test_accuracy="results/tables/test_accuracy.csv",
-        metrics=expand(
-            "results/metrics/{model}/seed{seed}.csv", model=MODELS, seed=SEEDS
-        ),
-        results=expand(
-            "results/metrics/{model}/seed{seed}.json", model=MODELS, seed=SEEDS
-        ),
-        curves=expand("results/plots/{model}_curves.png", model=MODELS),
+        per_class="results/tables/per_class_accuracy.csv",
         overfitting="results/plots/overfitting.png",
         mlp_vs_cnn="results/plots/mlp_vs_cnn.png",
+        cnn_vs_mlp_examples="results/plots/cnn_vs_mlp_examples.png",
+        benchmarks=list(get_benchmarks().values()),
         code=package_modules("report", "summary", "atomic"),
+        templates=REPORT_TEMPLATES,
     output:
-        html="results/report/report.html",
+        html=report(
+            "results/report/report.html",
+            caption="../report/study_report.rst",
+            category="6 Study report",
+        ),
         markdown="results/report/report.md",
     log:
         "logs/report/report.log",
+    benchmark:
+        "benchmarks/report/report.tsv"
     conda:
         "../envs/study.yaml"
     params:
+        models=MODELS,
+        benchmark_labels=list(get_benchmarks()),
         filters=config["filters"],
-        seeds=SEEDS,
     script:
         "../scripts/report.py"

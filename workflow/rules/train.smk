@@ -3,11 +3,14 @@ rule train:
         splits=SPLITS,
         code=package_modules("training", "models", "data", "atomic", "hardware"),
     output:
-        metrics="results/metrics/{model}/seed{seed}.csv",
-        test="results/metrics/{model}/seed{seed}.json",
+        metrics=METRICS,
+        test=RESULTS,
         weights="results/models/{model}/seed{seed}.pt",
+        predictions=PREDICTIONS,
     log:
         "logs/train/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/{model}/seed{seed}.tsv"
     priority: get_training_priority
     conda:
         "../envs/study.yaml"
@@ -36,6 +39,8 @@ rule param_table:
         ),
     log:
         "logs/param_table/param_table.log",
+    benchmark:
+        "benchmarks/param_table/param_table.tsv"
     conda:
         "../envs/study.yaml"
     params:
@@ -46,9 +51,7 @@ rule param_table:
 
 rule test_accuracy:
     input:
-        results=expand(
-            "results/metrics/{model}/seed{seed}.json", model=MODELS, seed=SEEDS
-        ),
+        results=expand(RESULTS, model=MODELS, seed=SEEDS),
         code=package_modules("summary", "atomic"),
     output:
         report(
@@ -58,6 +61,8 @@ rule test_accuracy:
         ),
     log:
         "logs/test_accuracy/test_accuracy.log",
+    benchmark:
+        "benchmarks/test_accuracy/test_accuracy.tsv"
     conda:
         "../envs/study.yaml"
     script:

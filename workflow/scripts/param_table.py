@@ -1,4 +1,6 @@
-from fashion_mnist_study.atomic import write_csv
+import pandas as pd
+
+from fashion_mnist_study.atomic import write_table
 from fashion_mnist_study.joblog import log_to
 from fashion_mnist_study.models import PARAM_COLUMNS, build_model, parameter_rows
 
@@ -8,4 +10,4 @@ rows = [
     for name, architecture in snakemake.params.architectures.items()
     for row in parameter_rows(name, build_model(name, dict(architecture)))
 ]
-write_csv(snakemake.output[0], rows, PARAM_COLUMNS)
+write_table(snakemake.output[0], pd.DataFrame(rows, columns=PARAM_COLUMNS))

@@ -1,18 +1,33 @@
-from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.joblog import inputs_by_model, log_to
 from fashion_mnist_study.report import ReportInputs, write_report
 
 log_to(snakemake.log[0])
+models = snakemake.params.models
+
+
+def single(name):
+    return {
+        model: files[0] for model, files in inputs_by_model(snakemake.input, name, models).items()
+    }
+
+
 write_report(
     ReportInputs(
         filter_errors=snakemake.input.filter_errors,
         filters_plot=snakemake.input.filters_plot,
         params=snakemake.input.params,
         test_accuracy=snakemake.input.test_accuracy,
-        metrics=list(snakemake.input.metrics),
-        results=list(snakemake.input.results),
-        curves=list(snakemake.input.curves),
+        per_class=snakemake.input.per_class,
+        metrics=inputs_by_model(snakemake.input, "metrics", models),
+        results=inputs_by_model(snakemake.input, "results", models),
+        curves=single("curves"),
+        confusion=single("confusion"),
         overfitting=snakemake.input.overfitting,
         mlp_vs_cnn=snakemake.input.mlp_vs_cnn,
+        cnn_vs_mlp_examples=snakemake.input.cnn_vs_mlp_examples,
+        benchmarks=dict(
+            zip(snakemake.params.benchmark_labels, snakemake.input.benchmarks, strict=True)
+        ),
         kernel_names=[kernel["name"] for kernel in snakemake.params.filters["kernels"]],
         filter_dtype=snakemake.params.filters["dtype"],
         pool=snakemake.params.filters["pool"],

@@ -12,6 +12,7 @@ train_model(
     metrics_csv=snakemake.output.metrics,
     test_json=snakemake.output.test,
     weights_path=snakemake.output.weights,
+    predictions_path=snakemake.output.predictions,
     checkpoint_path=snakemake.params.checkpoint,
     threads=snakemake.threads,
     # From the config, not params: how often state is saved changes no output.

@@ -1,0 +1,7 @@
+from fashion_mnist_study.atomic import write_table
+from fashion_mnist_study.joblog import inputs_by_model, log_to
+from fashion_mnist_study.per_class import per_class_accuracy
+
+log_to(snakemake.log[0])
+predictions = inputs_by_model(snakemake.input, "predictions", snakemake.params.models)
+write_table(snakemake.output[0], per_class_accuracy(predictions))

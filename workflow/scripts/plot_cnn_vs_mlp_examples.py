@@ -1,0 +1,15 @@
+from fashion_mnist_study.data import load_splits
+from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.per_class import disagreement_groups, stack_predictions
+from fashion_mnist_study.plots import plot_image_groups
+
+log_to(snakemake.log[0])
+cnn, labels = stack_predictions(snakemake.input.cnn)
+mlp, _ = stack_predictions(snakemake.input.mlp)
+plot_image_groups(
+    disagreement_groups(
+        load_splits(snakemake.input.splits)["x_test"], {"CNN": cnn, "MLP": mlp}, labels
+    ),
+    snakemake.output[0],
+    dict(snakemake.params.plots),
+)

@@ -1,0 +1,12 @@
+from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.per_class import CLASS_NAMES, confusion_matrix, stack_predictions
+from fashion_mnist_study.plots import plot_confusion
+
+log_to(snakemake.log[0])
+plot_confusion(
+    snakemake.wildcards.model,
+    confusion_matrix(*stack_predictions(snakemake.input.predictions)),
+    list(CLASS_NAMES),
+    snakemake.output[0],
+    dict(snakemake.params.plots),
+)
