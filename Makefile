@@ -13,7 +13,8 @@ GPU_VENV := .gpu-venv
 WHEELS ?= .whl
 GPU_PYTHON_VERSION ?= 3.12
 # Beside PyTorch; snakemake and jsonschema as pinned in pyproject.toml, the rest as found there.
-GPU_REQUIREMENTS := snakemake==9.27.1 jsonschema==4.26.0 tqdm pyyaml numpy matplotlib pytest
+GPU_REQUIREMENTS := snakemake==9.27.1 jsonschema==4.26.0 tqdm pyyaml numpy matplotlib pandas \
+    jinja2 pillow pytest torchvision
 # What a PyTorch install usually lacks, for `gpu-wheels` (connection_pool, which snakemake
 # needs, is published as source only: it is built here into a wheel for any Python).
 GPU_WHEELS := snakemake==9.27.1 jsonschema==4.26.0 tqdm==4.70.1 pyyaml==6.0.4

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,16 @@ from fashion_mnist_study.gpu_check import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
+# Workflow runs of this session share one result cache of their own, never the user's (a
+# test that needs another sets SNAKEMAKE_OUTPUT_CACHE itself).
+os.environ["SNAKEMAKE_OUTPUT_CACHE"] = tempfile.mkdtemp(prefix="fashion-mnist-study-cache-")
+
+
+def replace_file(path: Path, content: bytes) -> None:
+    """Give `path` new content without writing through it: outputs restored from the result
+    cache are links into it, and writing through one would change the cache."""
+    path.unlink()
+    path.write_bytes(content)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -34,11 +45,17 @@ needs_debian_data = pytest.mark.skipif(
 
 
 def snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: float | None = None
+    workdir: Path,
+    *args: str,
+    check: bool = True,
+    timeout: float | None = None,
+    cache: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run Snakemake in `workdir` with this interpreter; output captured as text, both streams
-    together in `.output` as well."""
+    """Run Snakemake in `workdir` with this interpreter (and result cache `cache`, else the
+    session's); output captured as text, both streams together in `.output` as well."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if cache is not None:
+        env["SNAKEMAKE_OUTPUT_CACHE"] = str(cache)
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=workdir,

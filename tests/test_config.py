@@ -9,7 +9,12 @@ import pytest
 import yaml
 from conftest import REPO, copy_workflow, snakemake
 
-from fashion_mnist_study.config import ConfigError, validate_config
+from fashion_mnist_study.config import (
+    ConfigError,
+    model_sections,
+    model_settings,
+    validate_config,
+)
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -86,12 +91,136 @@ def test_unknown_top_level_key_is_named() -> None:
     assert "'extra_setting' was unexpected" in message
 
 
-def test_unknown_model_is_named() -> None:
-    config = copy.deepcopy(CONFIG)
-    config["models"]["resnet"] = copy.deepcopy(config["models"]["cnn"])
-    message = problems(config)
-    assert "  models: " in message
-    assert "'resnet' was unexpected" in message
+def with_model(name: str, section: dict, base: dict = CONFIG) -> dict:
+    config = copy.deepcopy(base)
+    config["models"][name] = section
+    return config
+
+
+def with_sweeps(*sweeps: dict, base: dict = CONFIG) -> dict:
+    return {**copy.deepcopy(base), "sweeps": list(sweeps)}
+
+
+def test_a_model_under_any_safe_name_is_valid_and_trained() -> None:
+    section = {**CONFIG["models"]["cnn_regularized"], "dropout": 0.5}
+    config = with_model("cnn_dropout.5", section)
+    validate_config(config, SCHEMA)
+    settings = model_settings(config)["cnn_dropout.5"]
+    assert settings.architecture == "cnn" and settings.dropout == 0.5
+
+
+@pytest.mark.parametrize("name", ["my model", "../cnn", "2cnn", "cnn/x", ""])
+def test_an_unsafe_model_name_is_named(name: str) -> None:
+    message = problems(with_model(name, copy.deepcopy(CONFIG["models"]["cnn"])))
+    assert "  models: " in message and repr(name) in message
+
+
+def test_an_unknown_architecture_is_named() -> None:
+    message = problems(edited("models.cnn.architecture", "resnet"))
+    assert "models.cnn.architecture: 'resnet' is not one of ['cnn', 'mlp']" in message
+
+
+def test_a_setting_the_architecture_does_not_have_is_named() -> None:
+    message = problems(edited("models.cnn.hidden_sizes", [64]))
+    assert "models.cnn: Additional properties are not allowed ('hidden_sizes' was unexpected)" in (
+        message
+    )
+    assert "models.mlp: 'hidden_sizes' is a required property" in problems(
+        edited("models.mlp.hidden_sizes", ...)
+    )
+
+
+def test_a_study_model_cannot_be_left_out() -> None:
+    assert "models: 'cnn_regularized' is a required property" in problems(
+        edited("models.cnn_regularized", ...)
+    )
+
+
+def test_a_sweep_expands_into_predictably_named_models() -> None:
+    config = with_sweeps(
+        {"base": "cnn_regularized", "settings": {"dropout": [0.3, 0.5]}},
+        {"base": "mlp", "settings": {"hidden_sizes": [[64], [128, 32]], "learning_rate": [0.01]}},
+    )
+    validate_config(config, SCHEMA)
+    sections = model_sections(config)
+    assert list(sections) == [
+        "cnn",
+        "cnn_regularized",
+        "mlp",
+        "cnn_regularized-dropout-0.3",
+        "cnn_regularized-dropout-0.5",
+        "mlp-hidden_sizes-128x32-learning_rate-0.01",
+        "mlp-hidden_sizes-64-learning_rate-0.01",
+    ]
+    assert sections["cnn_regularized-dropout-0.3"] == {
+        **CONFIG["models"]["cnn_regularized"],
+        "dropout": 0.3,
+    }
+    assert sections["mlp-hidden_sizes-64-learning_rate-0.01"]["hidden_sizes"] == [64]
+
+
+@pytest.mark.parametrize(
+    ("sweep", "named"),
+    [
+        (
+            {"base": "resnet", "settings": {"dropout": [0.5]}},
+            "sweeps.0.base: 'resnet' is not a model of models",
+        ),
+        (
+            {"base": "cnn", "settings": {"hidden_sizes": [[64]]}},
+            "sweeps.0.settings.hidden_sizes: a cnn model has no such setting",
+        ),
+        (
+            {"base": "cnn", "settings": {"dropout": []}},
+            "sweeps.0.settings.dropout: [] should be non-empty",
+        ),
+        ({"base": "cnn", "settings": {}}, "sweeps.0.settings: {} should be non-empty"),
+        (
+            {"base": "cnn", "settings": {"dropout": [0.5, 1.5]}},
+            "sweeps.0.settings.dropout: 1.5 is greater than or equal to the maximum of 1 "
+            "(model 'cnn-dropout-1.5')",
+        ),
+        (
+            {"base": "cnn", "settings": {"dropout": [0.5, 0.5]}},
+            "sweeps.0.settings.dropout: [0.5, 0.5] has non-unique elements",
+        ),
+    ],
+    ids=["unknown-base", "unknown-setting", "empty-list", "no-setting", "bad-value", "repeated"],
+)
+def test_sweep_mistakes_are_named_by_key(sweep: dict, named: str) -> None:
+    assert named in problems(with_sweeps(sweep))
+
+
+def test_a_sweep_name_that_a_model_already_has_is_named() -> None:
+    config = with_model("cnn-dropout-0.5", copy.deepcopy(CONFIG["models"]["cnn"]))
+    config = with_sweeps({"base": "cnn", "settings": {"dropout": [0.5]}}, base=config)
+    assert "sweeps.0: makes model 'cnn-dropout-0.5', which is already a model" in problems(config)
+
+
+def test_the_baseline_must_be_a_model() -> None:
+    assert "experiments.baseline: 'resnet' is not a model" in problems(
+        edited("experiments.baseline", "resnet")
+    )
+    swept = with_sweeps({"base": "cnn", "settings": {"dropout": [0.5]}})
+    validate_config(edited("experiments.baseline", "cnn-dropout-0.5", base=swept), SCHEMA)
+
+
+def test_model_order_and_settings_do_not_depend_on_the_order_of_the_files() -> None:
+    extra = {"architecture": "mlp", **CONFIG["models"]["mlp"]}
+    forward = with_model("b_model", extra, base=with_model("a_model", extra))
+    reordered = copy.deepcopy(forward)
+    reordered["models"] = {
+        name: dict(reversed(section.items()))
+        for name, section in reversed(forward["models"].items())
+    }
+    assert list(model_sections(reordered)) == [
+        "cnn",
+        "cnn_regularized",
+        "mlp",
+        "a_model",
+        "b_model",
+    ]
+    assert repr(model_sections(reordered)) == repr(model_sections(forward))
 
 
 def test_unknown_nested_key_is_named() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, needs_debian_data, smoke_run_output
+from conftest import REPO, needs_debian_data, replace_file, smoke_run_output
 
 from fashion_mnist_study.gpu_check import (
     Step,
@@ -90,10 +91,11 @@ def test_pytest_counts_are_read_from_its_last_line() -> None:
 
 
 def write_csv_rows(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    replace_file(path, text.getvalue().encode())
 
 
 def test_learned_numbers_ignore_timings_but_not_what_was_learned(smoke_run_copy: Path) -> None:
@@ -106,11 +108,14 @@ def test_learned_numbers_ignore_timings_but_not_what_was_learned(smoke_run_copy:
     result = json.loads(result_path.read_text())
 
     write_csv_rows(metrics, [{**row, "seconds": "99.0"} for row in rows])
-    result_path.write_text(json.dumps({**result, "seconds": 1.0, "seconds_this_run": 1.0}))
+    changed = {**result, "seconds": 1.0, "seconds_this_run": 1.0}
+    replace_file(result_path, json.dumps(changed).encode())
     assert differences(reference, learned_numbers(smoke_run_copy)) == []
 
     write_csv_rows(metrics, [{**rows[0], "val_acc": "0.5"}, *rows[1:]])
-    result_path.write_text(json.dumps({**result, "test_acc": result["test_acc"] + 0.01}))
+    replace_file(
+        result_path, json.dumps({**result, "test_acc": result["test_acc"] + 0.01}).encode()
+    )
     assert differences(reference, learned_numbers(smoke_run_copy)) == [
         "results/metrics/cnn/seed0.csv",
         "results/metrics/mlp/seed0.json",

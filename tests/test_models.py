@@ -1,5 +1,5 @@
-"""The three models: the study's parameter counts, layer order, output shapes, and the two
-layers written for speed (the flatten order and the dropout mask)."""
+"""The two architectures: the study's parameter counts, layer order, output shapes, and the
+two layers written for speed (the flatten order and the dropout mask)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ import yaml
 from conftest import REPO
 from torch import nn
 
+from fashion_mnist_study.config import model_settings
 from fashion_mnist_study.models import (
     PARAM_COLUMNS,
     Dropout,
     build_model,
+    build_network,
     count_parameters,
     parameter_rows,
 )
 
-CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["models"]
+SETTINGS = model_settings(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
 CNN_LAYERS = {
     "conv1": ("Conv2d", "32x1x3x3", 320),
     "conv2": ("Conv2d", "64x32x3x3", 18_496),
@@ -29,7 +31,7 @@ CNN_TOTAL = 2_003_754
 
 
 def rows_by_layer(name: str) -> dict[str, dict]:
-    rows = parameter_rows(name, build_model(name, CONFIG[name]))
+    rows = parameter_rows(name, build_model(SETTINGS[name]))
     assert all(list(row) == PARAM_COLUMNS and row["model"] == name for row in rows)
     return {row["layer"]: row for row in rows}
 
@@ -49,7 +51,7 @@ def test_cnn_parameter_counts_per_layer_match_the_study(name: str) -> None:
 
 
 def test_regularized_cnn_has_dropout_right_before_fc1() -> None:
-    model = build_model("cnn_regularized", CONFIG["cnn_regularized"])
+    model = build_model(SETTINGS["cnn_regularized"])
     names = [name for name, _ in model.named_children()]
     before_fc1 = dict(model.named_children())[names[names.index("fc1") - 1]]
     assert isinstance(before_fc1, nn.Dropout)
@@ -59,7 +61,7 @@ def test_regularized_cnn_has_dropout_right_before_fc1() -> None:
 
 
 def test_plain_cnn_has_no_dropout() -> None:
-    model = build_model("cnn", CONFIG["cnn"])
+    model = build_model(SETTINGS["cnn"])
     assert not any(isinstance(module, nn.Dropout) for module in model.modules())
 
 
@@ -71,7 +73,7 @@ def test_mlp_from_the_config_is_within_half_a_percent_of_the_cnn() -> None:
 
 def test_mlp_layers_follow_hidden_sizes() -> None:
     rows = rows_by_layer("mlp")
-    hidden = CONFIG["mlp"]["hidden_sizes"]
+    hidden = SETTINGS["mlp"].hidden_sizes
     sizes = [28 * 28, *hidden, 10]
     assert [rows[f"fc{i}"]["shape"] for i in range(1, len(sizes))] == [
         f"{n_out}x{n_in}" for n_in, n_out in zip(sizes, sizes[1:], strict=False)
@@ -81,7 +83,7 @@ def test_mlp_layers_follow_hidden_sizes() -> None:
 @pytest.mark.parametrize("name", ["cnn", "cnn_regularized", "mlp"])
 @pytest.mark.parametrize("batch", [1, 5])
 def test_forward_gives_ten_logits_per_image(name: str, batch: int) -> None:
-    model = build_model(name, CONFIG[name]).eval()
+    model = build_model(SETTINGS[name]).eval()
     with torch.inference_mode():
         out = model(torch.rand(batch, 1, 28, 28))
     assert out.shape == (batch, 10)
@@ -89,32 +91,30 @@ def test_forward_gives_ten_logits_per_image(name: str, batch: int) -> None:
 
 
 def test_count_parameters_counts_every_weight() -> None:
-    model = build_model("mlp", {"hidden_sizes": [3]})
+    model = build_network("mlp", hidden_sizes=(3,))
     assert count_parameters(model) == (784 * 3 + 3) + (3 * 10 + 10)
 
 
-def test_build_model_rejects_an_unknown_name() -> None:
-    with pytest.raises(ValueError, match="unknown model 'resnet'"):
-        build_model("resnet", {})
+def test_an_unknown_architecture_is_an_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
+        build_network("resnet")
 
 
-@pytest.mark.parametrize("dropout", [1.0, 1.5, -0.1])
-@pytest.mark.parametrize("name", ["cnn", "mlp"])
-def test_build_model_rejects_dropout_outside_zero_to_one(name: str, dropout: float) -> None:
-    with pytest.raises(ValueError, match=rf"models\.{name}\.dropout must be in \[0, 1\)"):
-        build_model(name, {**CONFIG[name], "dropout": dropout})
-
-
-@pytest.mark.parametrize("hidden", [[], None, [128, 0]])
-def test_build_model_rejects_bad_mlp_hidden_sizes(hidden) -> None:
-    with pytest.raises(ValueError, match="hidden_sizes must be positive sizes"):
-        build_model("mlp", {"hidden_sizes": hidden})
+def test_any_model_of_an_architecture_gets_its_own_dropout_and_sizes() -> None:
+    wide = SETTINGS["mlp"].__class__(
+        name="wide", architecture="mlp", epochs=1, batch_size=8, learning_rate=0.1,
+        weight_decay=0.0, dropout=0.25, hidden_sizes=(5, 6),
+    )  # fmt: skip
+    model = build_model(wide)
+    # before each hidden layer, not before the output layer
+    assert [module.p for module in model if isinstance(module, nn.Dropout)] == [0.25] * 2
+    assert [module.out_features for module in model if isinstance(module, nn.Linear)] == [5, 6, 10]
 
 
 def test_cnn_computes_what_a_channel_first_flatten_computes_with_fc1_columns_reordered() -> None:
     torch.manual_seed(0)
-    model = build_model("cnn", CONFIG["cnn"]).eval()
-    reference = build_model("cnn", CONFIG["cnn"]).eval()
+    model = build_model(SETTINGS["cnn"]).eval()
+    reference = build_model(SETTINGS["cnn"]).eval()
     reference.flatten = nn.Flatten()
     state = model.state_dict()
     # fc1 column (h, w, c) of ours is column (c, h, w) of the channel-first model.

@@ -12,17 +12,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from conftest import REPO
 from PIL import Image
 
 from fashion_mnist_study import per_class, plots, summary
 from fashion_mnist_study.atomic import write_table
+from fashion_mnist_study.checksums import seal_of, sha256_of
+from fashion_mnist_study.config import model_sections
 from fashion_mnist_study.data import save_predictions
+from fashion_mnist_study.experiments import experiments_table
 from fashion_mnist_study.filters import apply_filters_to_test_images, error_table
-from fashion_mnist_study.models import PARAM_COLUMNS, build_model, parameter_rows
+from fashion_mnist_study.models import PARAM_COLUMNS, build_network, parameter_rows
 from fashion_mnist_study.report import ReportInputs, write_report
 from fashion_mnist_study.summary import load_curves
 
 MODELS = ("cnn", "cnn_regularized", "mlp")
+STUDY_SECTIONS = model_sections(yaml.safe_load((REPO / "config/config.yaml").read_text()))
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 STYLE = {"dpi": 30, "panel_width": 3.0, "panel_height": 2.0}
 KERNELS = [
@@ -124,10 +130,8 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
     totals = {}
     params = []
     for model in MODELS:
-        config = {"dropout": 0.7} if model == "cnn_regularized" else {}
-        if model == "mlp":
-            config = {"hidden_sizes": [2176, 128, 128]}
-        rows = parameter_rows(model, build_model(model, config))
+        network = build_network("mlp", (2176, 128, 128)) if model == "mlp" else build_network("cnn")
+        rows = parameter_rows(model, network)
         params += rows
         totals[model] = rows[-1]["params"]
     write_table(root / "tables/params.csv", pd.DataFrame(params, columns=PARAM_COLUMNS))
@@ -148,9 +152,12 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
                 "epochs": 4,
                 "device": "cpu",
                 "seconds": 6.0,
+                "seconds_before_first_step": {"start": 1.5, "device": 0.0, "data": 0.5},
+                "peak_rss_mb": 812.4,
+                "sha256": {"metrics": sha256_of(csv_path)},
             }
             json_path = csv_path.with_suffix(".json")
-            json_path.write_text(json.dumps(result))
+            json_path.write_text(json.dumps({**result, "seal": seal_of(result)}))
             prediction_path = root / f"predictions/{model}/seed{seed}.npz"
             save_predictions(prediction_path, *synthetic_predictions(data.right_per_class[model]))
             metrics.setdefault(model, []).append(str(csv_path))
@@ -173,13 +180,17 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
 
     benchmarks = {}
     for job, (seconds, rss) in {
-        "train model=cnn seed=0": ("12.34", "1024.4"),
+        "plot_confusion model=cnn": ("12.34", "1024.4"),
         "plot_curves model=cnn": ("2.01", "-"),  # too short for Snakemake to sample memory
     }.items():
         path = root / "benchmarks" / f"{job.replace(' ', '_')}.tsv"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{BENCHMARK_HEADER}\n{seconds}\t0:00:12\t{rss}\t1\t1\t1\t0\t0\t0\t1\n")
         benchmarks[job] = str(path)
+
+    study = {model: {**STUDY_SECTIONS[model], "epochs": 4} for model in MODELS}
+    experiments = experiments_table(study, results, metrics, baseline="cnn")
+    write_table(root / "tables/experiments.csv", experiments)
 
     paths = {
         "root": root,
@@ -221,6 +232,8 @@ def make_figures(data: Synthetic) -> dict[str, Path]:
         images, {"CNN": stacked["cnn"][0], "MLP": stacked["mlp"][0]}, stacked["cnn"][1]
     )
     plots.plot_image_groups(groups, figures["examples"], STYLE)
+    figures["experiments"] = root / "experiments.png"
+    plots.plot_experiments(curves, figures["experiments"], STYLE)
     return figures
 
 
@@ -241,6 +254,9 @@ def build_report(
         confusion={model: str(figures[f"confusion_{model}"]) for model in MODELS},
         overfitting=str(figures["overfitting"]),
         mlp_vs_cnn=str(figures["mlp_vs_cnn"]),
+        experiments=str(root / "tables/experiments.csv"),
+        experiments_plot=str(figures["experiments"]),
+        baseline="cnn",
         cnn_vs_mlp_examples=str(figures["examples"]),
         benchmarks=data.paths["benchmarks"],
         kernel_names=kernel_names or [kernel["name"] for kernel in KERNELS],
@@ -300,7 +316,8 @@ def rebuilt(tmp_path: Path, figures: dict[str, Path], **changes) -> Built:
 def test_plots_write_valid_png_files(study: str, request) -> None:
     figures = request.getfixturevalue(study).figures
     confusion = {f"confusion_{model}" for model in MODELS}
-    assert set(figures) == {"filters", *MODELS, "overfitting", "mlp_vs_cnn", *confusion, "examples"}
+    expected = {"filters", *MODELS, "overfitting", "mlp_vs_cnn", *confusion, "examples"}
+    assert set(figures) == {*expected, "experiments"}
     for path in figures.values():
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         with Image.open(path) as image:
@@ -337,7 +354,8 @@ def test_html_is_self_contained(study: str, request) -> None:
 def test_html_embeds_the_figures_themselves(one_seed: Built) -> None:
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', one_seed.html)
     assert base64.b64decode(embedded[0]) == one_seed.figures["filters"].read_bytes()
-    shown = set(one_seed.figures) - {"confusion_cnn_regularized"}  # section 3 compares two
+    # section 3 compares two models; with only the study's, no experiments figure
+    shown = set(one_seed.figures) - {"confusion_cnn_regularized", "experiments"}
     expected = {one_seed.figures[name].read_bytes() for name in shown}
     assert {base64.b64decode(data) for data in embedded} == expected
 
@@ -511,7 +529,8 @@ def test_per_class_table_lists_every_class_with_both_models(one_seed: Built) -> 
 
 
 def test_cost_table_shows_each_benchmarked_job(one_seed: Built) -> None:
-    assert "| train model=cnn seed=0 | 12.3 | 1,024 |" in one_seed.markdown
+    assert "| plot_confusion model=cnn | 12.3 | 1,024 |" in one_seed.markdown
+    assert "| train model=mlp seed=0 | 8.0 | 812 |" in one_seed.markdown  # 6 + 1.5 + 0.5 s
     assert "| plot_curves model=cnn | 2.0 | n/a |" in one_seed.markdown
 
 
@@ -520,3 +539,31 @@ def test_html_escapes_what_it_shows(one_seed: Built, tmp_path: Path) -> None:
     _, page = build_report(written, one_seed.figures, kernel_names=["<b>diag</b>", "vert & co"])
     assert "&lt;b&gt;diag&lt;/b&gt;" in page and "<b>diag" not in page
     assert "vert &amp; co" in page
+
+
+def test_experiments_section_says_in_one_line_that_there_are_none(one_seed: Built) -> None:
+    section = one_seed.markdown.split("## Experiments beyond the study")[1].split("## Cost")[0]
+    assert section.strip() == (
+        "Only the study's three models were trained; add models or sweeps to "
+        "`config/config.yaml` to compare others here."
+    )
+
+
+def test_experiments_section_lists_the_other_models_and_compares_them(
+    one_seed: Built, tmp_path: Path
+) -> None:
+    written = write_results(tmp_path, ONE_SEED)
+    path = written.paths["root"] / "tables/experiments.csv"
+    table = pd.read_csv(path, keep_default_na=False)
+    extra = table[table["model"] == "cnn_regularized"].assign(model="cnn-dropout-0.5")
+    replace = pd.concat([table, extra.assign(test_acc_mean=0.95, vs_baseline=0.95 - 0.9123)])
+    write_table(path, replace)
+    markdown, _ = build_report(written, one_seed.figures)
+    section = markdown.split("## Experiments beyond the study")[1].split("## Cost")[0]
+    assert "Models trained beyond the study's three: cnn-dropout-0.5." in section
+    assert "compared with the baseline, cnn:" in section
+    assert "| cnn | cnn | 0.0 |  | 0.0 | 2,003,754 | 1 | 91.23% |" in section  # no hidden sizes
+    assert "| cnn-dropout-0.5 | cnn | 0.7 |  | 1e-05 | 2,003,754 | 1 | 95.00% |" in section
+    assert "| +3.77 | one seed: not judged |" in section
+    assert "| +0.00 | baseline |" in section
+    assert "![Validation accuracy of every model](" in section

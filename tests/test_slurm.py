@@ -251,7 +251,11 @@ def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
         local, *tables, "--cores", "2", "--set-threads", threads, *configs
     )
     try:
-        result = snakemake(slurm, "--profile", str(profile), "all", *configs, timeout=RUN_TIMEOUT)
+        # A result cache of its own: the local run would otherwise feed it its trainings.
+        result = snakemake(
+            slurm, "--profile", str(profile), "all", *configs, timeout=RUN_TIMEOUT,
+            cache=root / "slurm_cache",
+        )  # fmt: skip
     except BaseException:
         local_process.kill()
         local_process.wait()
@@ -318,6 +322,14 @@ def test_slurm_results_equal_a_local_run(runs: Runs):
         assert (runs.slurm / table).read_text() == (runs.local / table).read_text(), name
 
 
+def test_cluster_jobs_keep_their_results_in_the_shared_cache(runs: Runs):
+    """The cluster jobs stored their outputs in the cache folder (a shared file system here)."""
+    for model in MODELS:
+        metrics = runs.slurm / f"results/metrics/{model}/seed0.csv"
+        assert metrics.is_symlink(), f"{model} was not stored in the cache"
+        assert metrics.resolve().parent == (runs.slurm.parent / "slurm_cache").resolve()
+
+
 def test_failed_cluster_job_shows_its_log(cluster: Path, tmp_path: Path):
     """A setting that fails only inside a job: Snakemake names the job's logs and shows them."""
     workdir = copy_workflow(tmp_path / "workflow")
@@ -333,6 +345,7 @@ def test_failed_cluster_job_shows_its_log(cluster: Path, tmp_path: Path):
         extra_configfile(tmp_path, "broken.yaml", broken),
         check=False,
         timeout=RUN_TIMEOUT,
+        cache=tmp_path / "cache",  # empty: the session's holds a download the job would reuse
     )
     output = result.output
     assert result.returncode != 0, output[-5000:]

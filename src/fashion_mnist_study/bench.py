@@ -29,9 +29,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from fashion_mnist_study.hardware import threads_per_job, usable_cpus
-from fashion_mnist_study.models import MODEL_NAMES, build_model
+from fashion_mnist_study.models import build_model
+from fashion_mnist_study.settings import STUDY_MODELS, ModelSettings
 from fashion_mnist_study.training import (
-    TrainConfig,
     TrainStep,
     configure_threads,
     keep_freed_memory,
@@ -40,14 +40,14 @@ from fashion_mnist_study.training import (
     train_one_epoch,
 )
 
-MLP_HIDDEN = [2176, 128, 128]
+MLP_HIDDEN = (2176, 128, 128)
 TRAIN_IMAGES = 50_000  # one epoch of the study
 
 
 def notebook_model(name: str) -> nn.Module:
     """The study's models as a notebook writes them: conv-ReLU-pool order, default layout."""
     if name == "mlp":
-        return build_model("mlp", {"hidden_sizes": MLP_HIDDEN})
+        return build_model(study_settings("mlp", batch_size=64))
     layers: OrderedDict[str, nn.Module] = OrderedDict(
         conv1=nn.Conv2d(1, 32, 3), relu1=nn.ReLU(), pool1=nn.MaxPool2d(2, stride=1),
         conv2=nn.Conv2d(32, 64, 3), relu2=nn.ReLU(), pool2=nn.MaxPool2d(2, stride=1),
@@ -62,12 +62,16 @@ def notebook_model(name: str) -> nn.Module:
     return nn.Sequential(layers)
 
 
-def model_config(name: str) -> dict:
-    return {
-        "epochs": 1, "batch_size": 64, "learning_rate": 1e-3,
-        "weight_decay": 1e-5 if name == "cnn_regularized" else 0.0,
-        "dropout": 0.7 if name == "cnn_regularized" else 0.0, "hidden_sizes": MLP_HIDDEN,
-    }  # fmt: skip
+def study_settings(name: str, batch_size: int) -> ModelSettings:
+    """The study's model `name` as config/config.yaml sets it, for one epoch."""
+    if name not in STUDY_MODELS:
+        raise ValueError(f"unknown model {name!r}; the study's: {', '.join(STUDY_MODELS)}")
+    regularized = name == "cnn_regularized"
+    return ModelSettings(
+        name=name, architecture="mlp" if name == "mlp" else "cnn", epochs=1,
+        batch_size=batch_size, learning_rate=1e-3, weight_decay=1e-5 if regularized else 0.0,
+        dropout=0.7 if regularized else 0.0, hidden_sizes=MLP_HIDDEN if name == "mlp" else (),
+    )  # fmt: skip
 
 
 def synchronize(device: torch.device) -> None:
@@ -98,9 +102,9 @@ def training_flops_per_image(name: str, batch_size: int) -> float:
 def notebook_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> Callable:
     """DataLoader over a TensorDataset, default layout, for-each Adam: a typical notebook."""
     model = notebook_model(name).to(x.device)
-    settings = model_config(name)
+    settings = study_settings(name, batch_size)
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
+        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
     loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
 
@@ -118,8 +122,7 @@ def notebook_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) 
 
 def project_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> Callable:
     """The workflow's own model setup and epoch loop (fashion_mnist_study.training)."""
-    settings = TrainConfig.from_model_config({**model_config(name), "batch_size": batch_size})
-    model, optimizer = model_and_optimizer(name, model_config(name), settings, x.device)
+    model, optimizer = model_and_optimizer(study_settings(name, batch_size), x.device)
     generator = torch.Generator().manual_seed(0)
     step = TrainStep(model, optimizer, x, y, batch_size)
 
@@ -215,7 +218,7 @@ def side_by_side(images: int, rounds: int, repeats: int, device: torch.device) -
     (shortest) time of each model in each arrangement over `repeats` alternations."""
     cpus = usable_cpus()
     if device.type == "cuda":
-        models = list(MODEL_NAMES)
+        models = list(STUDY_MODELS)
         threads = threads_per_job(cpus, len(models))
         arrangements = {"after, one GPU": (threads, False), "beside, one GPU": (threads, True)}
     else:
@@ -249,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=int, default=2048, help="images per timed round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=usable_cpus())
-    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    parser.add_argument("--models", nargs="+", default=list(STUDY_MODELS), choices=STUDY_MODELS)
     parser.add_argument(
         "--side-by-side",
         action="store_true",

@@ -1,12 +1,17 @@
-"""Config validation with messages that name the offending key (no torch import here)."""
+"""Config validation with messages that name the offending key, and the models it defines,
+sweeps expanded, each as one typed settings object (no torch import here: the Snakefile uses
+this module)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
 import jsonschema
 import yaml
+
+from fashion_mnist_study.settings import STUDY_MODELS, ModelSettings
 
 
 class ConfigError(ValueError):
@@ -24,9 +29,86 @@ def validate_config(config: dict, schema_path: str | os.PathLike[str]) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems = [f"  {_key_path(error)}: {error.message}" for error in errors]
-    problems += [f"  {problem}" for problem in semantic_problems(config)] if not errors else []
+    if not errors:
+        problems += [f"  {problem}" for problem in semantic_problems(config)]
+    if not problems:
+        problems += [f"  {problem}" for problem in sweep_problems(config, schema)]
     if problems:
         raise ConfigError("invalid config:\n" + "\n".join(problems))
+
+
+def sweep_value_name(value: object) -> str:
+    """A setting's value as it appears in a sweep model's name: 0.5, 1e-05, 128x128."""
+    if isinstance(value, list):
+        return "x".join(sweep_value_name(item) for item in value)
+    return str(value)
+
+
+def expand_sweep(models: dict[str, dict], sweep: dict) -> dict[str, dict]:
+    """Name -> section of each model a sweep makes: its base with every combination of the
+    listed values, named <base>-<setting>-<value>[-<setting>-<value>...] in the order the
+    settings are listed."""
+    settings = list(sweep["settings"])
+    expanded = {}
+    for values in itertools.product(*(sweep["settings"][key] for key in settings)):
+        chosen = dict(zip(settings, values, strict=True))
+        parts = [f"{key}-{sweep_value_name(value)}" for key, value in chosen.items()]
+        expanded["-".join([sweep["base"], *parts])] = {**models[sweep["base"]], **chosen}
+    return expanded
+
+
+def model_sections(config: dict) -> dict[str, dict]:
+    """Every model to train, sweeps expanded: name -> its section with sorted keys, the
+    study's models first, then the others by name (whatever order the config files list
+    them in, so reordering a file changes no params and no table)."""
+    sections = dict(config["models"])
+    for sweep in config.get("sweeps") or []:
+        sections.update(expand_sweep(config["models"], sweep))
+    order = [*STUDY_MODELS, *sorted(set(sections) - set(STUDY_MODELS))]
+    return {name: dict(sorted(sections[name].items())) for name in order}
+
+
+def model_settings(config: dict) -> dict[str, ModelSettings]:
+    return {name: ModelSettings.from_section(name, s) for name, s in model_sections(config).items()}
+
+
+def sweep_problems(config: dict, schema: dict) -> list[str]:
+    """Sweeps: a known base, settings its architecture has, valid values, no name taken
+    twice; and a baseline that is one of the models."""
+    problems = []
+    models = config["models"]
+    names = set(models)
+    model_schema = {"$ref": "#/$defs/model", "$defs": schema["$defs"]}
+    for i, sweep in enumerate(config.get("sweeps") or []):
+        key = f"sweeps.{i}"
+        base = sweep["base"]
+        if base not in models:
+            problems.append(f"{key}.base: {base!r} is not a model of models ({', '.join(models)})")
+            continue
+        architecture = models[base]["architecture"]
+        known = set(schema["$defs"][f"{architecture}_model"]["properties"]) - {"architecture"}
+        unknown = [setting for setting in sweep["settings"] if setting not in known]
+        for setting in unknown:
+            problems.append(
+                f"{key}.settings.{setting}: a {architecture} model has no such setting "
+                f"(it has {', '.join(sorted(known))})"
+            )
+        if unknown:
+            continue
+        for name, section in expand_sweep(models, sweep).items():
+            if name in names:
+                problems.append(f"{key}: makes model {name!r}, which is already a model")
+            names.add(name)
+            for error in jsonschema.Draft202012Validator(model_schema).iter_errors(section):
+                setting = ".".join(str(part) for part in error.absolute_path)
+                problems.append(f"{key}.settings.{setting}: {error.message} (model {name!r})")
+    baseline = config["experiments"]["baseline"]
+    if baseline not in names:
+        problems.append(
+            f"experiments.baseline: {baseline!r} is not a model (models and sweeps make "
+            f"{', '.join(sorted(names))})"
+        )
+    return problems
 
 
 def semantic_problems(config: dict) -> list[str]:

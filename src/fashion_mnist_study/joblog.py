@@ -1,4 +1,5 @@
-"""Glue between a Snakemake job and the package: the job's log file, its inputs by model."""
+"""Send a Snakemake job's stderr and log records to its log file (it changes no output, so no
+rule lists this module among its code inputs)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,3 @@ def log_to(path: str) -> None:
     logging.basicConfig(
         stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-
-
-def inputs_by_model(inputs, name: str, models: list[str]) -> dict[str, list[str]]:
-    """Model -> its files, from the named inputs `<name>_<model>` that common.smk's
-    per_model() declares (`inputs` is snakemake.input)."""
-    return {model: list(inputs[f"{name}_{model}"]) for model in models}

@@ -1,4 +1,5 @@
-"""The study's three models, defined once: `cnn`, `cnn_regularized` and `mlp`."""
+"""The two architectures, defined once: the study's CNN (`cnn`, `cnn_regularized` and any model
+with `architecture: cnn`) and its MLP (`architecture: mlp`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from fashion_mnist_study.settings import ModelSettings
+
 PARAM_COLUMNS = ["model", "layer", "type", "shape", "params"]
-MODEL_NAMES = ("cnn", "cnn_regularized", "mlp")
 IMAGE_SHAPE = (1, 28, 28)
 N_CLASSES = 10
 
@@ -95,19 +97,19 @@ def mlp(hidden_sizes: list[int], dropout: float = 0.0) -> nn.Sequential:
     return nn.Sequential(layers)
 
 
-def build_model(name: str, model_config: dict) -> nn.Sequential:
-    """Build model `name` from its config section (see config/config.yaml)."""
-    dropout = float(model_config.get("dropout", 0.0))
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"models.{name}.dropout must be in [0, 1), got {dropout}")
-    if name in ("cnn", "cnn_regularized"):
+def build_network(
+    architecture: str, hidden_sizes: tuple[int, ...] = (), dropout: float = 0.0
+) -> nn.Sequential:
+    """A freshly initialised network of `architecture` (cnn or mlp), from torch's random state."""
+    if architecture == "cnn":
         return cnn(dropout)
-    if name == "mlp":
-        hidden = model_config.get("hidden_sizes")
-        if not hidden or any(int(h) < 1 for h in hidden):
-            raise ValueError(f"models.mlp.hidden_sizes must be positive sizes, got {hidden}")
-        return mlp([int(h) for h in hidden], dropout)
-    raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+    if architecture == "mlp":
+        return mlp(list(hidden_sizes), dropout)
+    raise ValueError(f"unknown architecture {architecture!r}; known: cnn, mlp")
+
+
+def build_model(settings: ModelSettings) -> nn.Sequential:
+    return build_network(settings.architecture, settings.hidden_sizes, settings.dropout)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -15,6 +15,9 @@ from fashion_mnist_study.atomic import atomic_path  # noqa: E402
 from fashion_mnist_study.summary import Curves  # noqa: E402
 
 COLORS = {"cnn": "tab:blue", "cnn_regularized": "tab:green", "mlp": "tab:orange"}
+# Other models, in the order they are drawn: the tab10 colors the study's three do not use.
+OTHER_COLORS = ["tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+LINESTYLES = ["-", "--", ":", "-."]
 LABELS = {"cnn": "CNN", "cnn_regularized": "CNN + dropout/weight decay", "mlp": "MLP"}
 
 
@@ -107,23 +110,35 @@ def _compare_models(
     path: str,
     style: dict,
     zero_line: bool = False,
+    legend_outside: bool = False,
 ) -> None:
     """One line (or band) per model of `values`, an attribute of Curves, in percent."""
     fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
+    others = [model for model in curves if model not in COLORS]
     for model, model_curves in curves.items():
+        if model in COLORS:
+            color, linestyle = COLORS[model], "-"
+        else:  # cycle colors first, then line styles: 24 models stay distinguishable
+            i = others.index(model)
+            color = OTHER_COLORS[i % len(OTHER_COLORS)]
+            linestyle = LINESTYLES[i // len(OTHER_COLORS) % len(LINESTYLES)]
         _band(
             ax,
             model_curves.epochs,
             100 * getattr(model_curves, values),
             LABELS.get(model, model),
-            COLORS.get(model, "black"),
+            color,
+            linestyle,
         )
     if zero_line:
         ax.axhline(0, color="gray", linewidth=0.8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    _epoch_axis(ax, next(iter(curves.values())).epochs)
-    ax.legend()
+    _epoch_axis(ax, max((c.epochs for c in curves.values()), key=len))  # models may differ
+    if legend_outside:  # many models: beside the axes, not over the curves
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7)
+    else:
+        ax.legend()
     _save(fig, path, style["dpi"])
 
 
@@ -138,6 +153,14 @@ def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
         style,
         zero_line=True,
     )
+
+
+def plot_experiments(curves: dict[str, Curves], path: str, style: dict) -> None:
+    """Validation accuracy per epoch of every model trained, the study's and the others."""
+    _compare_models(
+        curves, "val_acc", "validation accuracy (%)", "Validation accuracy of every model", path,
+        style, legend_outside=len(curves) > 4,
+    )  # fmt: skip
 
 
 def plot_validation_accuracy(curves: dict[str, Curves], path: str, style: dict, title: str) -> None:

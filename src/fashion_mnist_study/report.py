@@ -18,6 +18,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from fashion_mnist_study.atomic import write_text
+from fashion_mnist_study.settings import STUDY_MODELS
 from fashion_mnist_study.summary import STUDY, load_curves, load_results, mean_and_spread
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +38,9 @@ class ReportInputs:
     overfitting: str
     mlp_vs_cnn: str
     cnn_vs_mlp_examples: str
+    experiments: str  # results/tables/experiments.csv
+    experiments_plot: str
+    baseline: str  # the model experiments.csv compares every model with
     benchmarks: dict[str, str]  # job -> its Snakemake benchmark file
     kernel_names: list[str]
     filter_dtype: str
@@ -194,14 +198,67 @@ def filter_sentences(study: Study) -> list[str]:
     return sentences
 
 
-def cost_table(benchmarks: dict[str, str]) -> pd.DataFrame:
-    """Per job: its wall seconds and peak resident memory, from Snakemake's benchmark files."""
+def cost_table(benchmarks: dict[str, str], results: pd.DataFrame) -> pd.DataFrame:
+    """Per job: its wall seconds and peak resident memory, from Snakemake's benchmark files;
+    for the training jobs, which Snakemake cannot benchmark (they are cached), as they
+    measured themselves: start-up and training seconds, peak memory."""
     rows = []
     for job, path in benchmarks.items():
         measured = pd.read_csv(path, sep="\t", na_values=["-", "NA"]).iloc[0]
         rss = measured["max_rss"]
         rows.append([job, f"{measured['s']:.1f}", "n/a" if pd.isna(rss) else f"{rss:,.0f}"])
+    for result in results.to_dict("records"):
+        seconds = result["seconds"] + sum(result["seconds_before_first_step"].values())
+        rows.append(
+            [
+                f"train model={result['model']} seed={result['seed']}",
+                f"{seconds:.1f}",
+                f"{result['peak_rss_mb']:,.0f}",
+            ]
+        )
     return pd.DataFrame(rows, columns=["job", "seconds", "peak memory (MB)"])
+
+
+# experiments.csv's beyond_spread, as the report words it (empty: a model with one seed).
+JUDGED = {"True": "yes", "False": "no", "": "one seed: not judged"}
+
+
+def experiments_section(inputs: ReportInputs) -> dict[str, object]:
+    """The models beyond the study's three, and the comparison of every model."""
+    frame = pd.read_csv(inputs.experiments, keep_default_na=False)
+    settings = list(frame.columns[2 : frame.columns.get_loc("params")])
+    spread = frame["test_acc_std"].astype(float)
+    shown = (
+        frame[["model", "architecture", *settings]]
+        .astype(str)
+        .assign(
+            params=frame["params"].map("{:,}".format),
+            seeds=frame["seeds"],
+            test_acc=[
+                Measure(mean, std, n).as_pct()
+                for mean, std, n in zip(frame["test_acc_mean"], spread, frame["seeds"], strict=True)
+            ],
+            best_val=frame["best_val_acc"].map(pct),
+            gap=(100 * frame["final_gap"]).map("{:.2f}".format),
+            seconds=frame["train_seconds"].map("{:.1f}".format),
+            vs_baseline=(100 * frame["vs_baseline"]).map("{:+.2f}".format),
+            beyond_spread=[
+                "baseline" if model == inputs.baseline else JUDGED[str(beyond)]
+                for model, beyond in zip(frame["model"], frame["beyond_spread"], strict=True)
+            ],
+        )
+    )
+    columns = [
+        "model", "architecture", *settings, "parameters", "seeds", "test accuracy",
+        "best validation", "last gap (points)", "training s", "vs baseline (points)",
+        "beyond the spread",
+    ]  # fmt: skip
+    return {
+        "extra": [model for model in frame["model"] if model not in STUDY_MODELS],
+        "baseline": inputs.baseline,
+        "table": table(columns, shown),
+        "figure": figure(inputs.experiments_plot, "Validation accuracy of every model"),
+    }
 
 
 def report_context(study: Study) -> dict[str, object]:
@@ -337,7 +394,10 @@ def report_context(study: Study) -> dict[str, object]:
                 }
             ),
         ),
-        "cost_table": table(["job", "seconds", "peak memory (MB)"], cost_table(inputs.benchmarks)),
+        "experiments": experiments_section(inputs),
+        "cost_table": table(
+            ["job", "seconds", "peak memory (MB)"], cost_table(inputs.benchmarks, study.results)
+        ),
     }
 
 

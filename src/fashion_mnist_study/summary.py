@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
+
+from fashion_mnist_study.checksums import corrupt, read_result, sha256_of
 
 TEST_ACCURACY_COLUMNS = [
     "model",
@@ -24,15 +25,30 @@ TEST_ACCURACY_COLUMNS = [
 ]
 
 # Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
-# measure what a run cost, not what it learned: they differ between any two runs.
-COST_KEYS = frozenset(
-    {"seconds", "seconds_this_run", "seconds_before_first_step", "peak_rss_mb", "peak_gpu_mb"}
+# differ between any two runs of the same settings: what the run cost, and the checksums of
+# files that hold timings.
+RUN_KEYS = frozenset(
+    {
+        "seconds",
+        "seconds_this_run",
+        "seconds_before_first_step",
+        "peak_rss_mb",
+        "peak_gpu_mb",
+        "sha256",
+        "seal",
+    }
 )
 
 
 def learned(record: dict) -> dict:
-    """A training result or metrics row without its cost: what a rerun must reproduce."""
-    return {key: value for key, value in record.items() if key not in COST_KEYS}
+    """A training result or metrics row without RUN_KEYS: what a rerun must reproduce."""
+    return {key: value for key, value in record.items() if key not in RUN_KEYS}
+
+
+def result_of(metrics_path: str | os.PathLike[str]) -> Path:
+    """The result JSON beside a metrics CSV: both outputs of one training job (the contract
+    names them results/metrics/{model}/seed{seed}.csv and .json)."""
+    return Path(metrics_path).with_suffix(".json")
 
 
 # The study's reported numbers, shown beside this run's everywhere.
@@ -67,6 +83,9 @@ class Curves:
 
 
 def read_metrics(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A training job's metrics CSV, refused unless its bytes are the ones its job recorded."""
+    if sha256_of(path) != read_result(result_of(path))["sha256"]["metrics"]:
+        raise corrupt(path, f"its checksum differs from the one in {result_of(path)}")
     metrics = pd.read_csv(path)
     if metrics.empty:
         raise ValueError(f"{path}: no epochs recorded")
@@ -93,8 +112,8 @@ def load_curves(paths: list[str]) -> Curves:
 
 
 def load_results(paths: list[str]) -> pd.DataFrame:
-    """One row per training job's result file, in the order of `paths`."""
-    return pd.DataFrame([json.loads(Path(path).read_text()) for path in paths])
+    """One row per training job's result file, in the order of `paths`, each checked."""
+    return pd.DataFrame([read_result(path) for path in paths])
 
 
 def mean_and_spread(values: SeriesGroupBy) -> pd.DataFrame:

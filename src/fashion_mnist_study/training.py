@@ -8,11 +8,12 @@ import ctypes
 import hashlib
 import json
 import os
+import pickle
 import resource
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
 
@@ -23,9 +24,11 @@ from torch import nn
 from tqdm import tqdm
 
 from fashion_mnist_study.atomic import atomic_path, write_text
+from fashion_mnist_study.checksums import seal_of, sha256_of
 from fashion_mnist_study.data import save_predictions
 from fashion_mnist_study.hardware import usable_cpus
 from fashion_mnist_study.models import build_model, count_parameters
+from fashion_mnist_study.settings import ModelSettings
 
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 # Images per evaluation batch. On the CPU, a 64-image batch's activations stay in the caches;
@@ -39,35 +42,13 @@ CHECKPOINT_INTERVAL_S = 30.0
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One model's training settings, as in `models.<name>` of config/config.yaml."""
+class TrainOutputs:
+    """Where a training job writes: the rule train's outputs."""
 
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be at least 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            problems.append(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.weight_decay < 0:
-            problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    @classmethod
-    def from_model_config(cls, model_config: dict) -> TrainConfig:
-        return cls(
-            epochs=int(model_config["epochs"]),
-            batch_size=int(model_config["batch_size"]),
-            learning_rate=float(model_config["learning_rate"]),
-            weight_decay=float(model_config.get("weight_decay", 0.0)),
-        )
+    metrics: str | os.PathLike[str]  # CSV, a row per epoch
+    result: str | os.PathLike[str]  # JSON: test metrics and the job's cost
+    weights: str | os.PathLike[str]
+    predictions: str | os.PathLike[str]  # the test images' predicted classes
 
 
 def resolve_device(setting: str) -> torch.device:
@@ -194,18 +175,16 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
-def fingerprint(model_name: str, model_config: dict, seed: int, device: str, splits: dict) -> str:
-    """What a checkpoint must match to be resumed: the config, the seed, the device, the data."""
-    digest = hashlib.sha256(
-        json.dumps([model_name, model_config, seed, device], sort_keys=True).encode()
-    )
+def fingerprint(settings: ModelSettings, seed: int, device: str, splits: dict) -> str:
+    """What a checkpoint must match to be resumed: the settings, the seed, the device, the data."""
+    digest = hashlib.sha256(json.dumps([settings.as_dict(), seed, device], sort_keys=True).encode())
     for key in sorted(splits):
         digest.update(key.encode() + splits[key].tobytes())
     return digest.hexdigest()
 
 
 def model_and_optimizer(
-    model_name: str, model_config: dict, settings: TrainConfig, device: torch.device
+    settings: ModelSettings, device: torch.device
 ) -> tuple[nn.Module, torch.optim.Optimizer]:
     """The model in channels-last layout and its Adam optimizer.
 
@@ -214,7 +193,7 @@ def model_and_optimizer(
     the 2M parameters instead of several; together about 1.5x the images per second of the
     plain layout, with the same arithmetic up to floating-point rounding.
     """
-    model = build_model(model_name, model_config).to(device, memory_format=torch.channels_last)
+    model = build_model(settings).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(
         model.parameters(),
         lr=settings.learning_rate,
@@ -246,7 +225,13 @@ class Checkpoints:
         """The saved state if it matches these settings, seed, device and data, else None."""
         if not self.path.exists():
             return None
-        state = torch.load(self.path, map_location=device, weights_only=False)
+        try:  # weights_only: unpickling runs no code, whoever wrote the file
+            state = torch.load(self.path, map_location=device, weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise RuntimeError(
+                f"{self.path} holds more than tensors and plain values, so this code did not "
+                f"write it; it was not loaded. Delete it to train from the start. ({error})"
+            ) from None
         return state if state["fingerprint"] == self.fingerprint else None
 
     def add(self, row: dict, state: Callable[[], dict], last: bool) -> None:
@@ -376,26 +361,21 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def train_model(
-    model_name: str,
-    model_config: dict,
+    settings: ModelSettings,
     splits: dict[str, np.ndarray],
     seed: int,
     device_setting: str,
-    metrics_csv: str | os.PathLike[str],
-    test_json: str | os.PathLike[str],
-    weights_path: str | os.PathLike[str],
-    predictions_path: str | os.PathLike[str],
+    outputs: TrainOutputs,
     checkpoint_path: str | os.PathLike[str],
     threads: int = 1,
     progress_bar: bool = True,
     checkpoint_interval: float = CHECKPOINT_INTERVAL_S,
 ) -> dict:
-    """Train, validate every epoch, test once (metrics, and each test image's predicted class
-    in `predictions_path`); resume from `checkpoint_path` if it matches.
+    """Train, validate every epoch, test once; resume from `checkpoint_path` if it matches.
 
     A checkpoint is written after an epoch once `checkpoint_interval` seconds of training
     passed since the last one (0: after every epoch)."""
-    settings = TrainConfig.from_model_config(model_config)
+    model_name = settings.name
     device = resolve_device(device_setting)
     clock = StartupClock(device)
     threads = configure_threads(threads)
@@ -403,7 +383,7 @@ def train_model(
     configure_determinism(device)
     torch.zeros(1, device=device)  # creates the CUDA context: its seconds show on their own
     clock.lap("cuda" if device.type == "cuda" else "device")
-    metrics_csv = Path(metrics_csv)
+    metrics_csv = Path(outputs.metrics)
     print(
         f"training {model_name} seed {seed} on {device} with {threads} threads "
         f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
@@ -414,12 +394,12 @@ def train_model(
     x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
     clock.lap("data")
     torch.manual_seed(seed)
-    model, optimizer = model_and_optimizer(model_name, model_config, settings, device)
+    model, optimizer = model_and_optimizer(settings, device)
     checkpoints = Checkpoints(
         Path(checkpoint_path),
         metrics_csv,
         checkpoint_interval,
-        partial(fingerprint, model_name, model_config, seed, device.type, splits),
+        partial(fingerprint, settings, seed, device.type, splits),
     )
     rows: list[dict] = []
     state = checkpoints.load(device)
@@ -495,19 +475,16 @@ def train_model(
         "peak_rss_mb": peak_rss_mb,
         "peak_gpu_mb": peak_gpu_mb,
     }
-    with atomic_path(weights_path) as tmp:
+    with atomic_path(outputs.weights) as tmp:
         torch.save(
-            {
-                "model": model_name,
-                "config": model_config,
-                "train": asdict(settings),
-                "seed": seed,
-                "state_dict": model.state_dict(),
-            },
-            tmp,
+            {"settings": settings.as_dict(), "seed": seed, "state_dict": model.state_dict()}, tmp
         )
-    save_predictions(predictions_path, predicted, splits["y_test"])
-    write_text(test_json, json.dumps(result, indent=2) + "\n")
+    save_predictions(outputs.predictions, predicted, splits["y_test"])
+    # Written last, the result vouches for the other outputs: readers check what they read
+    # against these checksums (summary.read_metrics), results restored from the cache too.
+    result["sha256"] = {"metrics": sha256_of(metrics_csv)}
+    result["seal"] = seal_of(result)
+    write_text(outputs.result, json.dumps(result, indent=2) + "\n")
     checkpoints.path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # leave no empty checkpoint folders behind
         checkpoints.path.parent.rmdir()

@@ -1,5 +1,6 @@
 import itertools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,7 +14,8 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
 )
 
-from fashion_mnist_study.config import ConfigError, validate_config
+from fashion_mnist_study.cache import output_cache
+from fashion_mnist_study.config import ConfigError, model_sections, validate_config
 from fashion_mnist_study.hardware import (
     local_gpu_slots,
     threads_per_job,
@@ -28,7 +30,14 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
-MODELS = list(config["models"])
+# Finished trainings (and the download) are kept in Snakemake's between-workflow cache, which
+# profiles/default turns on: going back to earlier settings restores their results at once.
+OUTPUT_CACHE = output_cache()
+
+# Every model, sweeps expanded: name -> its settings (keys sorted), the study's three first,
+# then the others by name, whatever the order of the config files.
+MODEL_SECTIONS = model_sections(config)
+MODELS = list(MODEL_SECTIONS)
 SEEDS = config["training"]["seeds"]
 
 # Locally, never start more GPU jobs than the GPUs take (TRAININGS_PER_GPU each; `--resources
@@ -56,7 +65,7 @@ REPORT_TEMPLATES = [
 
 
 wildcard_constraints:
-    model="|".join(MODELS),
+    model="|".join(map(re.escape, MODELS)),
     seed=r"\d+",
     impl="numpy|torch",
 
@@ -67,15 +76,18 @@ def package_modules(*names):
     return [os.path.relpath(SRC / PACKAGE / f"{name}.py") for name in names]
 
 
-def get_model_config(wildcards):
-    return config["models"][wildcards.model]
+def get_model_settings(wildcards):
+    return MODEL_SECTIONS[wildcards.model]
 
 
 def get_architectures():
     """Per model, only the settings that shape its layers (the parameter table needs no more)."""
     return {
-        model: {key: value for key, value in settings.items() if key == "hidden_sizes"}
-        for model, settings in config["models"].items()
+        model: {
+            "architecture": settings["architecture"],
+            "hidden_sizes": settings.get("hidden_sizes", []),
+        }
+        for model, settings in MODEL_SECTIONS.items()
     }
 
 
@@ -93,9 +105,9 @@ def get_training_threads():
 
 
 def get_training_priority(wildcards):
-    """CNNs first: an MLP epoch takes a sixth of a CNN's, so the MLP fits in after the first
+    """CNNs first: an MLP epoch takes a sixth of a CNN's, so an MLP fits in after the first
     CNN finishes instead of holding back the second."""
-    return 0 if wildcards.model == "mlp" else 1
+    return 0 if MODEL_SECTIONS[wildcards.model]["architecture"] == "mlp" else 1
 
 
 def uses_gpu():
@@ -143,6 +155,8 @@ def get_final_outputs():
         expand(CURVES, model=MODELS),
         expand(CONFUSION, model=MODELS),
         "results/plots/cnn_vs_mlp_examples.png",
+        "results/tables/experiments.csv",
+        "results/plots/experiments.png",
         "results/plots/overfitting.png",
         "results/plots/mlp_vs_cnn.png",
         "results/report/report.html",

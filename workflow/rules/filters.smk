@@ -42,7 +42,7 @@ rule plot_filters:
         splits=SPLITS,
         numpy="results/filters/numpy.npz",
         torch="results/filters/torch.npz",
-        code=package_modules("plots", "atomic"),
+        code=package_modules("plots", "filters", "summary", "checksums", "atomic"),
     output:
         report(
             "results/plots/filters.png",

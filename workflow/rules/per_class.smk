@@ -4,7 +4,15 @@
 rule per_class_accuracy:
     input:
         unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
-        code=package_modules("per_class", "data", "plots", "summary", "atomic"),
+        code=package_modules(
+            "per_class",
+            "data",
+            "plots",
+            "summary",
+            "checksums",
+            "job_inputs",
+            "atomic",
+        ),
     output:
         report(
             "results/tables/per_class_accuracy.csv",
@@ -26,7 +34,9 @@ rule per_class_accuracy:
 rule plot_confusion:
     input:
         predictions=lambda wc: per_seed(PREDICTIONS, wc.model),
-        code=package_modules("per_class", "data", "plots", "summary", "atomic"),
+        code=package_modules(
+            "per_class", "data", "plots", "summary", "checksums", "atomic"
+        ),
     output:
         report(
             CONFUSION,
@@ -51,7 +61,9 @@ rule plot_cnn_vs_mlp_examples:
         splits=SPLITS,
         cnn=per_seed(PREDICTIONS, "cnn"),
         mlp=per_seed(PREDICTIONS, "mlp"),
-        code=package_modules("per_class", "data", "plots", "summary", "atomic"),
+        code=package_modules(
+            "per_class", "data", "plots", "summary", "checksums", "atomic"
+        ),
     output:
         report(
             "results/plots/cnn_vs_mlp_examples.png",

@@ -1,7 +1,7 @@
 rule plot_curves:
     input:
         metrics=lambda wc: per_seed(METRICS, wc.model),
-        code=package_modules("plots", "summary", "atomic"),
+        code=package_modules("plots", "summary", "checksums", "atomic"),
     output:
         report(
             CURVES,
@@ -25,7 +25,7 @@ rule plot_overfitting:
     input:
         cnn=per_seed(METRICS, "cnn"),
         cnn_regularized=per_seed(METRICS, "cnn_regularized"),
-        code=package_modules("plots", "summary", "atomic"),
+        code=package_modules("plots", "summary", "checksums", "atomic"),
     output:
         report(
             "results/plots/overfitting.png",
@@ -48,7 +48,7 @@ rule plot_mlp_vs_cnn:
     input:
         cnn=per_seed(METRICS, "cnn"),
         mlp=per_seed(METRICS, "mlp"),
-        code=package_modules("plots", "summary", "atomic"),
+        code=package_modules("plots", "summary", "checksums", "atomic"),
     output:
         report(
             "results/plots/mlp_vs_cnn.png",
@@ -81,8 +81,12 @@ rule report:
         overfitting="results/plots/overfitting.png",
         mlp_vs_cnn="results/plots/mlp_vs_cnn.png",
         cnn_vs_mlp_examples="results/plots/cnn_vs_mlp_examples.png",
+        experiments="results/tables/experiments.csv",
+        experiments_plot="results/plots/experiments.png",
         benchmarks=list(get_benchmarks().values()),
-        code=package_modules("report", "summary", "atomic"),
+        code=package_modules(
+            "report", "summary", "settings", "checksums", "job_inputs", "atomic"
+        ),
         templates=REPORT_TEMPLATES,
     output:
         html=report(
@@ -101,5 +105,55 @@ rule report:
         models=MODELS,
         benchmark_labels=list(get_benchmarks()),
         filters=config["filters"],
+        baseline=config["experiments"]["baseline"],
     script:
         "../scripts/report.py"
+
+
+rule experiments_table:
+    input:
+        unpack(lambda wildcards: per_model("metrics", METRICS)),
+        unpack(lambda wildcards: per_model("results", RESULTS)),
+        code=package_modules(
+            "experiments", "summary", "checksums", "job_inputs", "atomic"
+        ),
+    output:
+        report(
+            "results/tables/experiments.csv",
+            caption="../report/experiments_table.rst",
+            category="7 Experiments",
+        ),
+    log:
+        "logs/experiments_table/experiments.log",
+    benchmark:
+        "benchmarks/experiments_table/experiments.tsv"
+    conda:
+        "../envs/study.yaml"
+    params:
+        settings=MODEL_SECTIONS,
+        baseline=config["experiments"]["baseline"],
+    script:
+        "../scripts/experiments_table.py"
+
+
+rule plot_experiments:
+    input:
+        unpack(lambda wildcards: per_model("metrics", METRICS)),
+        code=package_modules("plots", "summary", "checksums", "job_inputs", "atomic"),
+    output:
+        report(
+            "results/plots/experiments.png",
+            caption="../report/experiments_plot.rst",
+            category="7 Experiments",
+        ),
+    log:
+        "logs/plot_experiments/experiments.log",
+    benchmark:
+        "benchmarks/plot_experiments/experiments.tsv"
+    conda:
+        "../envs/study.yaml"
+    params:
+        models=MODELS,
+        plots=config["plots"],
+    script:
+        "../scripts/plot_experiments.py"

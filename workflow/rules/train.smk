@@ -1,7 +1,9 @@
 rule train:
     input:
         splits=SPLITS,
-        code=package_modules("training", "models", "data", "atomic", "hardware"),
+        code=package_modules(
+            "training", "models", "settings", "checksums", "data", "atomic", "hardware"
+        ),
     output:
         metrics=METRICS,
         test=RESULTS,
@@ -9,8 +11,9 @@ rule train:
         predictions=PREDICTIONS,
     log:
         "logs/train/{model}/seed{seed}.log",
-    benchmark:
-        "benchmarks/train/{model}/seed{seed}.tsv"
+    # Content-addressed: the key holds the code, the params (model, seed and settings among
+    # them) and the data the job reads, not paths, threads or the software stack.
+    cache: "omit-software"
     priority: get_training_priority
     conda:
         "../envs/study.yaml"
@@ -19,7 +22,11 @@ rule train:
         gpu=1 if uses_gpu() else None,
         training_cpus=lambda wildcards, threads: threads,
     params:
-        model=get_model_config,
+        # Everything the job reads, the model's name and seed included: Snakemake's cache key
+        # holds params, not wildcards.
+        model=lambda wc: wc.model,
+        seed=lambda wc: int(wc.seed),
+        settings=get_model_settings,
         device=config["training"]["device"],
         # Per-epoch state lives outside the outputs, which Snakemake deletes before a rerun,
         # so a killed job resumes from its last finished epoch.
@@ -30,7 +37,7 @@ rule train:
 
 rule param_table:
     input:
-        code=package_modules("models", "atomic"),
+        code=package_modules("models", "settings", "atomic"),
     output:
         report(
             "results/tables/params.csv",
@@ -52,7 +59,7 @@ rule param_table:
 rule test_accuracy:
     input:
         results=expand(RESULTS, model=MODELS, seed=SEEDS),
-        code=package_modules("summary", "atomic"),
+        code=package_modules("summary", "checksums", "atomic"),
     output:
         report(
             "results/tables/test_accuracy.csv",

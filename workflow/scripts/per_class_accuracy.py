@@ -1,5 +1,6 @@
 from fashion_mnist_study.atomic import write_table
-from fashion_mnist_study.joblog import inputs_by_model, log_to
+from fashion_mnist_study.job_inputs import inputs_by_model
+from fashion_mnist_study.joblog import log_to
 from fashion_mnist_study.per_class import per_class_accuracy
 
 log_to(snakemake.log[0])

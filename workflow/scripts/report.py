@@ -1,4 +1,5 @@
-from fashion_mnist_study.joblog import inputs_by_model, log_to
+from fashion_mnist_study.job_inputs import inputs_by_model
+from fashion_mnist_study.joblog import log_to
 from fashion_mnist_study.report import ReportInputs, write_report
 
 log_to(snakemake.log[0])
@@ -25,6 +26,9 @@ write_report(
         overfitting=snakemake.input.overfitting,
         mlp_vs_cnn=snakemake.input.mlp_vs_cnn,
         cnn_vs_mlp_examples=snakemake.input.cnn_vs_mlp_examples,
+        experiments=snakemake.input.experiments,
+        experiments_plot=snakemake.input.experiments_plot,
+        baseline=snakemake.params.baseline,
         benchmarks=dict(
             zip(snakemake.params.benchmark_labels, snakemake.input.benchmarks, strict=True)
         ),

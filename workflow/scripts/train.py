@@ -1,18 +1,21 @@
 from fashion_mnist_study.data import load_splits
 from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.training import train_model
+from fashion_mnist_study.settings import ModelSettings
+from fashion_mnist_study.training import TrainOutputs, train_model
 
 log_to(snakemake.log[0])
 train_model(
-    model_name=snakemake.wildcards.model,
-    model_config=dict(snakemake.params.model),
+    # Model and seed come from params, not wildcards: Snakemake's cache key holds params only.
+    settings=ModelSettings.from_section(snakemake.params.model, snakemake.params.settings),
     splits=load_splits(snakemake.input.splits),
-    seed=int(snakemake.wildcards.seed),
+    seed=snakemake.params.seed,
     device_setting=snakemake.params.device,
-    metrics_csv=snakemake.output.metrics,
-    test_json=snakemake.output.test,
-    weights_path=snakemake.output.weights,
-    predictions_path=snakemake.output.predictions,
+    outputs=TrainOutputs(
+        metrics=snakemake.output.metrics,
+        result=snakemake.output.test,
+        weights=snakemake.output.weights,
+        predictions=snakemake.output.predictions,
+    ),
     checkpoint_path=snakemake.params.checkpoint,
     threads=snakemake.threads,
     # From the config, not params: how often state is saved changes no output.

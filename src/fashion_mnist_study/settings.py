@@ -1,0 +1,40 @@
+"""One model's settings as one typed object, built once from the validated config (config.py
+validates; nothing downstream re-checks) and passed down to the model and its training."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# The study's own models, always present, always first in tables and plots.
+STUDY_MODELS = ("cnn", "cnn_regularized", "mlp")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """One model of config `models` (or of a sweep), as the schema validated it."""
+
+    name: str
+    architecture: str  # cnn or mlp
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    dropout: float
+    hidden_sizes: tuple[int, ...] = ()  # mlp only
+
+    @classmethod
+    def from_section(cls, name: str, section: dict) -> ModelSettings:
+        return cls(
+            name=name,
+            architecture=section["architecture"],
+            epochs=int(section["epochs"]),
+            batch_size=int(section["batch_size"]),
+            learning_rate=float(section["learning_rate"]),
+            weight_decay=float(section["weight_decay"]),
+            dropout=float(section["dropout"]),
+            hidden_sizes=tuple(int(size) for size in section.get("hidden_sizes", ())),
+        )
+
+    def as_dict(self) -> dict:
+        """Plain types (hidden_sizes a list), as stored beside the trained weights."""
+        return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}

@@ -1,0 +1,132 @@
+"""The result cache and experiments end to end (smoke settings): switching back restores,
+another clone reuses, a sweep trains each of its models, and a changed entry is refused."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import SMOKE, copy_workflow, needs_debian_data, snakemake
+
+pytestmark = [needs_debian_data, pytest.mark.slow]
+MODELS = ("cnn", "cnn_regularized", "mlp")
+
+
+def run_all(workdir: Path, cache: Path, *configs: str, check: bool = True):
+    return snakemake(workdir, "all", "--cores", "2", *SMOKE, *configs, cache=cache, check=check)
+
+
+def with_override(workdir: Path, name: str, override: dict) -> str:
+    (workdir / "config" / name).write_text(yaml.safe_dump(override))
+    return f"config/{name}"
+
+
+def cached(workdir: Path, output: str) -> Path:
+    """The cache file an output links to."""
+    path = workdir / output
+    assert path.is_symlink(), f"{output} does not come from the cache"
+    return path.resolve()
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Path:
+    workdir = copy_workflow(tmp_path_factory.mktemp("first") / "workflow")
+    run_all(workdir, cache)
+    return workdir
+
+
+def test_each_model_and_seed_has_an_entry_of_its_own(first_run: Path) -> None:
+    entries = {cached(first_run, f"results/metrics/{m}/seed0.csv") for m in MODELS}
+    assert len(entries) == 3
+    assert all(stat_mode(entry) == 0o666 for entry in entries)  # Snakemake's choice: see README
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_switching_back_restores_the_earlier_results_from_the_cache(
+    first_run: Path, cache: Path, tmp_path: Path
+) -> None:
+    workdir = tmp_path / "workflow"
+    shutil.copytree(first_run, workdir, symlinks=True)
+    before = (workdir / "results/metrics/cnn/seed0.csv").read_bytes()
+    edit = with_override(workdir, "edit.yaml", {"models": {"cnn": {"learning_rate": 0.002}}})
+    edited = run_all(workdir, cache, edit)
+    assert "Moving output file results/metrics/cnn/seed0.csv to cache." in edited.output
+    assert (workdir / "results/metrics/cnn/seed0.csv").read_bytes() != before
+    training_log = workdir / "logs/train/cnn/seed0.log"
+    assert "training cnn seed 0" in training_log.read_text()
+
+    reverted = run_all(workdir, cache)
+    assert "Symlinking output file results/metrics/cnn/seed0.csv from cache." in reverted.output
+    assert training_log.read_text() == ""  # restored, not trained: Snakemake empties the log
+    assert (workdir / "results/metrics/cnn/seed0.csv").read_bytes() == before
+    for model in MODELS:
+        for suffix in ("csv", "json"):
+            path = f"results/metrics/{model}/seed0.{suffix}"
+            assert (workdir / path).read_bytes() == (first_run / path).read_bytes()
+
+
+def test_a_fresh_clone_sharing_the_cache_trains_nothing(cache: Path, tmp_path: Path) -> None:
+    workdir = copy_workflow(tmp_path / "clone")
+    result = run_all(workdir, cache)
+    for model in MODELS:
+        assert f"Symlinking output file results/metrics/{model}/seed0.csv from cache." in (
+            result.output
+        )
+    assert all(path.read_text() == "" for path in (workdir / "logs").glob("train/*/*.log"))
+    assert (workdir / "results/report/report.html").is_file()
+
+
+def test_a_sweep_trains_each_model_it_makes_and_compares_them_all(
+    first_run: Path, cache: Path, tmp_path: Path
+) -> None:
+    workdir = tmp_path / "workflow"
+    shutil.copytree(first_run, workdir, symlinks=True)
+    sweep = {"sweeps": [{"base": "cnn_regularized", "settings": {"dropout": [0.3, 0.5, 0.7]}}]}
+    run_all(workdir, cache, with_override(workdir, "sweep.yaml", sweep))
+    swept = [f"cnn_regularized-dropout-{value}" for value in (0.3, 0.5, 0.7)]
+    table = pd.read_csv(workdir / "results/tables/experiments.csv")
+    assert list(table["model"]) == [*MODELS, *swept]
+    assert list(table["dropout"]) == [0.0, 0.7, 0.0, 0.3, 0.5, 0.7]
+    assert (workdir / "results/plots/experiments.png").read_bytes()[:4] == b"\x89PNG"
+    report = (workdir / "results/report/report.md").read_text()
+    assert f"Models trained beyond the study's three: {', '.join(swept)}." in report
+    # Same settings as cnn_regularized under another name: trained itself, an entry of its own.
+    assert (workdir / "logs/train/cnn_regularized-dropout-0.7/seed0.log").stat().st_size > 0
+    same = "results/metrics/cnn_regularized{}/seed0.csv"
+    assert cached(workdir, same.format("")) != cached(workdir, same.format("-dropout-0.7"))
+
+
+def test_another_seed_is_another_entry(first_run: Path, cache: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / "workflow"
+    shutil.copytree(first_run, workdir, symlinks=True)
+    seeds = with_override(workdir, "seeds.yaml", {"training": {"seeds": [0, 1]}})
+    target = "results/metrics/mlp/seed1.json"
+    snakemake(workdir, target, "--cores", "2", *SMOKE, seeds, cache=cache)
+    assert cached(workdir, target) != cached(workdir, "results/metrics/mlp/seed0.json")
+
+
+def test_a_changed_cache_entry_is_refused_naming_the_file(
+    first_run: Path, cache: Path, tmp_path: Path
+) -> None:
+    private = tmp_path / "cache"
+    shutil.copytree(cache, private)
+    entry = private / cached(first_run, "results/metrics/cnn/seed0.csv").name
+    os.chmod(entry, 0o666)
+    entry.write_text(entry.read_text().replace("epoch", "epoch ", 1))
+    workdir = copy_workflow(tmp_path / "workflow")
+    result = run_all(workdir, private, check=False)
+    assert result.returncode != 0
+    assert "results/metrics/cnn/seed0.csv: its checksum differs from the one in" in result.output
+    assert not (workdir / "results/report/report.html").exists()
