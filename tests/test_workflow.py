@@ -216,6 +216,14 @@ def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> Non
     assert "model=cnn," not in dry_run and "model=cnn_regularized" not in dry_run
 
 
+def test_listing_models_and_settings_in_another_order_reruns_nothing(
+    smoke_run_copy: Path,
+) -> None:
+    text = "models:\n  mlp: {hidden_sizes: [2176, 128, 128], epochs: 2}\n  cnn: {epochs: 2}\n"
+    (smoke_run_copy / "config" / "reorder.yaml").write_text(text)
+    assert planned_jobs(smoke_run_copy, "all", extra=(*SMOKE, "config/reorder.yaml")) == {}
+
+
 def test_editing_a_plot_setting_replans_only_plots_and_report(smoke_run_copy: Path) -> None:
     extra = write_override(smoke_run_copy, {"plots": {"dpi": 61}})
     assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
