@@ -65,13 +65,6 @@ def confusion_matrix(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
 
 
-def lead_by_class(table: pd.DataFrame, leader: str, other: str) -> pd.Series:
-    """Per class, `leader`'s mean accuracy minus `other`'s (from per_class_accuracy), sorted
-    from the largest lead to the smallest."""
-    accuracy = table.pivot(index="class", columns="model", values="accuracy_mean")
-    return (accuracy[leader] - accuracy[other]).sort_values(ascending=False)
-
-
 def always_right_where_other_always_wrong(
     right: np.ndarray, wrong: np.ndarray, labels: np.ndarray
 ) -> np.ndarray:
