@@ -90,11 +90,16 @@ def versus(a: Measure, b: Measure, name_a: str, name_b: str) -> str:
     )
 
 
+def accuracy_by_class(per_class: pd.DataFrame) -> pd.DataFrame:
+    """per_class_accuracy.csv as one row per class (in label order), one column per model."""
+    accuracy = per_class.pivot(index="class", columns="model", values="accuracy_mean")
+    return accuracy.loc[per_class["class"].drop_duplicates()]
+
+
 def class_lead(per_class: pd.DataFrame, leader: str, other: str, names: tuple[str, str]) -> str:
     """Where `leader`'s accuracy exceeds `other`'s most and least, class by class (every class
     of a tie named)."""
-    accuracy = per_class.pivot(index="class", columns="model", values="accuracy_mean")
-    accuracy = accuracy.loc[per_class["class"].drop_duplicates()]  # label order
+    accuracy = accuracy_by_class(per_class)
     lead = 100 * (accuracy[leader] - accuracy[other])
 
     def describe(points: float) -> str:
@@ -270,9 +275,7 @@ def report_context(study: Study) -> dict[str, object]:
     cnn_test = study.test_acc("cnn")
     regularized_test = study.test_acc("cnn_regularized")
     mlp_test = study.test_acc("mlp")
-    per_class = study.per_class[study.per_class["model"].isin(["cnn", "mlp"])]
-    wide = per_class.pivot(index="class", columns="model", values="accuracy_mean")
-    wide = wide.loc[per_class["class"].drop_duplicates()]  # the classes in label order
+    wide = accuracy_by_class(study.per_class)
     return {
         "seeds_note": study.seeds_note(),
         "filters": {

@@ -29,7 +29,7 @@ rule train:
         settings=get_model_settings,
         device=config["training"]["device"],
         # Per-epoch state lives outside the outputs, which Snakemake deletes before a rerun,
-        # so a killed job resumes from its last finished epoch.
+        # so a killed job resumes from its last checkpoint.
         checkpoint=lambda wc: f"results/checkpoints/{wc.model}/seed{wc.seed}.ckpt",
     script:
         "../scripts/train.py"
