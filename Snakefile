@@ -16,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/filters.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/per_class.smk"
+include: "workflow/rules/evidence.smk"
 include: "workflow/rules/report.smk"
 
 

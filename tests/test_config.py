@@ -253,6 +253,26 @@ def test_missing_required_value_is_named() -> None:
     assert "models.cnn: 'learning_rate' is a required property" in message
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        (0, "evidence.alpha: 0 is less than or equal to the minimum of 0"),
+        (-0.05, "evidence.alpha: -0.05 is less than or equal to the minimum of 0"),
+        (0.7, "evidence.alpha: 0.7 is greater than the maximum of 0.5"),
+        ("0.05", "evidence.alpha: '0.05' is not of type 'number'"),
+    ],
+    ids=["zero", "negative", "above-half", "string"],
+)
+def test_an_evidence_level_out_of_range_is_named(value, named: str) -> None:
+    assert named in problems(edited("evidence.alpha", value))
+
+
+def test_the_evidence_section_is_required_and_closed() -> None:
+    assert "'evidence' is a required property" in problems(edited("evidence", ...))
+    message = problems(edited("evidence.confidence", 0.9))
+    assert "evidence: " in message and "'confidence' was unexpected" in message
+
+
 def test_missing_section_is_named() -> None:
     message = problems(edited("plots", ...))
     assert "'plots' is a required property" in message

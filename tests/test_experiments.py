@@ -30,7 +30,8 @@ def write_run(root: Path, model: str, seed: int, val: list[float], train: list[f
          "val_loss": 0.5, "val_acc": val, "seconds": 1.0}
     ).to_csv(csv_path, index=False)  # fmt: skip
     result = {
-        "model": model, "seed": seed, "test_acc": test_acc, "params": 1000 + len(model),
+        "model": model, "seed": seed, "test_acc": test_acc, "n_test": 1000,
+        "params": 1000 + len(model),
         "epochs": len(val), "seconds": seconds, "sha256": {"metrics": sha256_of(csv_path)},
     }  # fmt: skip
     json_path = csv_path.with_suffix(".json")
@@ -62,7 +63,20 @@ def table(tmp_path: Path) -> pd.DataFrame:
             csv_path, json_path = write_run(tmp_path, model, seed, val, train, test, 10.0 + seed)
             metrics.setdefault(model, []).append(csv_path)
             results.setdefault(model, []).append(json_path)
-    return experiments_table(settings, results, metrics, baseline="cnn").set_index("model")
+    return experiments_table(
+        settings, results, metrics, baseline="cnn", comparisons=COMPARISONS
+    ).set_index("model")
+
+
+# What comparisons.csv would say of these models against the baseline (either order).
+COMPARISONS = pd.DataFrame(
+    {
+        "model_a": ["wide", "close", "cnn"],
+        "model_b": ["cnn", "cnn", "single"],
+        "p_holm": [0.012, 0.4, 0.003],
+        "verdict": ["wide ahead", "not distinguishable", "cnn ahead"],
+    }
+)
 
 
 def test_one_row_per_model_with_the_settings_that_differ(table: pd.DataFrame) -> None:
@@ -82,13 +96,35 @@ def test_accuracy_cost_and_overfitting_over_seeds(table: pd.DataFrame) -> None:
     assert table.at["cnn", "train_seconds"] == pytest.approx(10.5)
 
 
-def test_difference_from_the_baseline_judged_against_the_spread(table: pd.DataFrame) -> None:
+def test_difference_from_the_baseline_with_the_verdict_of_its_comparison(
+    table: pd.DataFrame,
+) -> None:
     assert table.at["wide", "vs_baseline"] == pytest.approx(0.06)
-    assert table.at["wide", "beyond_spread"]  # 6 points against a spread of 1.4
+    assert table.at["wide", "verdict"] == "better" and table.at["wide", "p_holm"] == 0.012
     assert table.at["close", "vs_baseline"] == pytest.approx(0.005)
-    assert not table.at["close", "beyond_spread"]  # 0.5 points against 2.1
-    assert pd.isna(table.at["single", "beyond_spread"])  # one seed: not judged
-    assert pd.isna(table.at["cnn", "beyond_spread"]) and table.at["cnn", "vs_baseline"] == 0
+    assert table.at["close", "verdict"] == "not distinguishable"
+    # compared the other way round in comparisons.csv: the baseline ahead
+    assert table.at["single", "verdict"] == "worse" and table.at["single", "p_holm"] == 0.003
+    assert table.at["cnn", "verdict"] == "baseline" and table.at["cnn", "vs_baseline"] == 0
+    assert pd.isna(table.at["cnn", "p_holm"])
+    assert "beyond_spread" not in table.columns
+
+
+def test_each_model_has_its_wilson_interval_over_the_test_images(table: pd.DataFrame) -> None:
+    # one seed, 750 of 1,000 images right: Wilson's 95% interval, as evidence computes it
+    assert table.at["single", "test_acc_low"] == pytest.approx(0.72224, abs=1e-4)
+    assert table.at["single", "test_acc_high"] == pytest.approx(0.77590, abs=1e-4)
+    assert table.at["cnn", "test_acc_low"] < 0.85 < table.at["cnn", "test_acc_high"]
+
+
+def test_a_model_without_a_comparison_against_the_baseline_is_an_error(tmp_path: Path) -> None:
+    metrics, results = {}, {}
+    for model in ("cnn", "other"):
+        csv_path, json_path = write_run(tmp_path, model, 0, [0.8], [0.9], 0.8)
+        metrics[model], results[model] = [csv_path], [json_path]
+    settings = {"cnn": BASE, "other": {**BASE, "dropout": 0.5}}
+    with pytest.raises(ValueError, match="no row for other against cnn"):
+        experiments_table(settings, results, metrics, baseline="cnn", comparisons=COMPARISONS)
 
 
 def test_a_changed_result_or_metrics_file_is_refused(tmp_path: Path) -> None:

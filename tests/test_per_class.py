@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashion_mnist_study import per_class
+from fashion_mnist_study import data, per_class
 from fashion_mnist_study.data import save_predictions
 
 LABELS = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9], dtype=np.uint8)
@@ -52,7 +52,7 @@ def test_per_class_accuracy_is_mean_and_spread_over_seeds(tmp_path: Path) -> Non
 def test_seeds_whose_labels_differ_are_refused(tmp_path: Path) -> None:
     other = write(tmp_path, "other", LABELS, labels=LABELS[::-1].copy())
     with pytest.raises(ValueError, match="test labels differ"):
-        per_class.stack_predictions([write(tmp_path, "one", LABELS), other])
+        data.stack_predictions([write(tmp_path, "one", LABELS), other])
 
 
 def test_confusion_rows_are_the_share_of_each_true_class() -> None:

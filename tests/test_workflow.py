@@ -25,6 +25,7 @@ from conftest import (
     smoke_run_output,
     snakemake,
 )
+from scipy.stats import binomtest
 
 from fashion_mnist_study.hardware import usable_cpus
 
@@ -120,6 +121,33 @@ def test_smoke_run_writes_the_per_class_analysis_and_each_jobs_cost(
     assert "| train model=cnn seed=0 | " in report
 
 
+def test_smoke_run_compares_every_pair_with_evidence(finished_smoke_run: Path) -> None:
+    run = finished_smoke_run
+    table = read_csv(run / "results/tables/comparisons.csv")
+    assert [(row["model_a"], row["model_b"]) for row in table] == [
+        ("cnn_regularized", "cnn"),
+        ("cnn", "mlp"),
+    ]
+    right = {}
+    for model in ("cnn", "cnn_regularized", "mlp"):
+        with np.load(run / f"results/predictions/{model}/seed0.npz") as saved:
+            right[model] = saved["predicted"] == saved["label"]
+    for row in table:
+        first, second = right[row["model_a"]], right[row["model_b"]]
+        b, c = int(np.sum(first & ~second)), int(np.sum(~first & second))
+        assert (int(row["b"]), int(row["c"])) == (b, c)
+        assert float(row["p_value"]) == pytest.approx(binomtest(b, b + c).pvalue)
+        assert float(row["difference"]) == pytest.approx((b - c) / 1000)
+        assert row["test"] == "McNemar exact"
+    classes = read_csv(run / "results/tables/class_comparisons.csv")
+    assert [row["class"] for row in classes][:2] == ["T-shirt/top", "Trouser"]
+    assert sum(int(row["n_test"]) for row in classes) == 1000
+    assert (run / "results/plots/comparisons.png").read_bytes()[:4] == b"\x89PNG"
+    report = (run / "results/report/report.md").read_text()
+    assert "McNemar's exact test on the 1,000 test images" in report
+    assert "## Every comparison, with its evidence" in report
+
+
 def read_csv_tab(path: Path) -> dict[str, str]:
     with open(path, newline="") as handle:
         return next(csv.DictReader(handle, delimiter="\t"))
@@ -207,6 +235,8 @@ def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> Non
         "per_class_accuracy": 1,
         "plot_confusion": 1,
         "plot_cnn_vs_mlp_examples": 1,
+        "comparisons": 1,
+        "plot_comparisons": 1,
         "experiments_table": 1,
         "plot_experiments": 1,
         "report": 1,
@@ -233,7 +263,18 @@ def test_editing_a_plot_setting_replans_only_plots_and_report(smoke_run_copy: Pa
         "plot_mlp_vs_cnn": 1,
         "plot_confusion": 3,
         "plot_cnn_vs_mlp_examples": 1,
+        "plot_comparisons": 1,
         "plot_experiments": 1,
+        "report": 1,
+    }
+
+
+def test_editing_the_evidence_level_reruns_only_the_verdicts(smoke_run_copy: Path) -> None:
+    extra = write_override(smoke_run_copy, {"evidence": {"alpha": 0.01}})
+    assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
+        "comparisons": 1,
+        "plot_comparisons": 1,
+        "experiments_table": 1,
         "report": 1,
     }
 
@@ -262,6 +303,8 @@ def test_editing_the_models_module_retrains_every_model(smoke_run_copy: Path) ->
         "per_class_accuracy": 1,
         "plot_confusion": 3,
         "plot_cnn_vs_mlp_examples": 1,
+        "comparisons": 1,
+        "plot_comparisons": 1,
         "experiments_table": 1,
         "plot_experiments": 1,
         "report": 1,
@@ -285,6 +328,8 @@ def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) 
         "per_class_accuracy": 1,
         "plot_confusion": 3,
         "plot_cnn_vs_mlp_examples": 1,
+        "comparisons": 1,
+        "plot_comparisons": 1,
         "experiments_table": 1,
         "plot_experiments": 1,
         "report": 1,

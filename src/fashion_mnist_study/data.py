@@ -90,3 +90,13 @@ def load_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
     """(predicted, label) arrays of one training job's test images."""
     with np.load(path) as archive:
         return archive["predicted"], archive["label"]
+
+
+def stack_predictions(paths: list[str | os.PathLike[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """One model's seeds: predicted classes (n_seeds, n_images) and the true ones (n_images)."""
+    runs = [load_predictions(path) for path in paths]
+    labels = runs[0][1]
+    for path, (_, other) in zip(paths, runs, strict=True):
+        if not np.array_equal(other, labels):
+            raise ValueError(f"{path}: its test labels differ from those of {paths[0]}")
+    return np.stack([predicted for predicted, _ in runs]), labels

@@ -1,11 +1,12 @@
 """One comparison of every model trained (the study's and any others from the config): its
-settings where they differ, its cost and accuracy, and its difference from a baseline."""
+settings where they differ, its cost and accuracy with its interval, and its difference from a
+baseline with the verdict of comparisons.csv."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from fashion_mnist_study.comparisons import interval_columns
 from fashion_mnist_study.summary import load_curves, load_results, mean_and_spread
 
 SUMMARY_COLUMNS = [
@@ -14,11 +15,14 @@ SUMMARY_COLUMNS = [
     "seeds",
     "test_acc_mean",
     "test_acc_std",
+    "test_acc_low",
+    "test_acc_high",
     "best_val_acc",
     "final_gap",
     "train_seconds",
     "vs_baseline",
-    "beyond_spread",
+    "p_holm",
+    "verdict",
 ]
 
 
@@ -38,11 +42,14 @@ def experiments_table(
     results: dict[str, list[str]],
     metrics: dict[str, list[str]],
     baseline: str,
+    comparisons: pd.DataFrame,
 ) -> pd.DataFrame:
     """One row per model (in the order of `settings`): model, architecture, every setting that
-    differs between the models, then SUMMARY_COLUMNS. `vs_baseline` is the test accuracy minus
-    the baseline's (a fraction, like the accuracies); `beyond_spread` says whether it exceeds
-    the larger of the two standard deviations over seeds, empty where either has one seed."""
+    differs between the models, then SUMMARY_COLUMNS. `test_acc_low`/`_high` is the Wilson
+    interval over the test images; `vs_baseline` the test accuracy minus the baseline's (a
+    fraction, like the accuracies); `p_holm` and `verdict` (better, worse, not
+    distinguishable; `baseline` for the baseline) come from the comparisons table's row of
+    the model and the baseline."""
     varying = varying_settings(settings)
     rows = []
     for model, section in settings.items():
@@ -59,18 +66,34 @@ def experiments_table(
                 "seeds": len(result),
                 "test_acc_mean": accuracy["mean"],
                 "test_acc_std": accuracy["std"],
+                **interval_columns(result["test_acc"], int(result["n_test"].iloc[0]), "test_acc"),
                 "best_val_acc": float(curves.val_acc.max(axis=1).mean()),
                 "final_gap": float(curves.gap[:, -1].mean()),
                 "train_seconds": float(result["seconds"].mean()),
             }
         )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).drop(columns=["test_acc_seeds_low", "test_acc_seeds_high"])
     reference = table.set_index("model").loc[baseline]
     table["vs_baseline"] = table["test_acc_mean"] - reference["test_acc_mean"]
-    spread = np.maximum(table["test_acc_std"], reference["test_acc_std"])
-    judged = (table["seeds"] > 1) & (reference["seeds"] > 1) & (table["model"] != baseline)
-    table["beyond_spread"] = (table["vs_baseline"].abs() > spread).where(judged).astype("boolean")
+    judged = [against_baseline(model, baseline, comparisons) for model in table["model"]]
+    table["p_holm"] = [p for p, _ in judged]
+    table["verdict"] = [verdict for _, verdict in judged]
     return table
+
+
+def against_baseline(model: str, baseline: str, comparisons: pd.DataFrame) -> tuple[float, str]:
+    """The Holm-adjusted p of `model` against `baseline` in the comparisons table (either
+    order), and its verdict from the model's side: better, worse or not distinguishable."""
+    if model == baseline:
+        return float("nan"), "baseline"
+    forward = (comparisons["model_a"] == model) & (comparisons["model_b"] == baseline)
+    backward = (comparisons["model_a"] == baseline) & (comparisons["model_b"] == model)
+    rows = comparisons[forward | backward]
+    if rows.empty:
+        raise ValueError(f"the comparisons table has no row for {model} against {baseline}")
+    row = rows.iloc[0]
+    words = {f"{model} ahead": "better", f"{baseline} ahead": "worse"}
+    return float(row["p_holm"]), words.get(row["verdict"], row["verdict"])
 
 
 def _cell(value: object) -> object:

@@ -3,30 +3,18 @@ images one model gets right and another wrong, from each training job's predicti
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import torch
 from torchvision.datasets import FashionMNIST
 from torchvision.utils import make_grid
 
-from fashion_mnist_study.data import load_predictions
+from fashion_mnist_study.data import stack_predictions
 from fashion_mnist_study.plots import ImageGroup
 from fashion_mnist_study.summary import mean_and_spread
 
 CLASS_NAMES: tuple[str, ...] = tuple(FashionMNIST.classes)
 PER_CLASS_COLUMNS = ["model", "class", "n_seeds", "accuracy_mean", "accuracy_std"]
-
-
-def stack_predictions(paths: list[str | os.PathLike[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """One model's seeds: predicted classes (n_seeds, n_images) and the true ones (n_images)."""
-    runs = [load_predictions(path) for path in paths]
-    labels = runs[0][1]
-    for path, (_, other) in zip(paths, runs, strict=True):
-        if not np.array_equal(other, labels):
-            raise ValueError(f"{path}: its test labels differ from those of {paths[0]}")
-    return np.stack([predicted for predicted, _ in runs]), labels
 
 
 def class_accuracy(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:

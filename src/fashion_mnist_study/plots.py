@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from fashion_mnist_study.atomic import atomic_path  # noqa: E402
 from fashion_mnist_study.summary import Curves  # noqa: E402
@@ -231,4 +232,35 @@ def plot_image_groups(groups: list[ImageGroup], path: str, style: dict) -> None:
             x = group.padding + pitch * column + group.tile / 2
             y = group.padding + pitch * row + group.tile + 1
             ax.text(x, y, caption, ha="center", va="top", fontsize=4.5)
+    _save(fig, path, style["dpi"])
+
+
+def plot_comparisons(comparisons: pd.DataFrame, path: str, style: dict, alpha: float) -> None:
+    """A forest plot: each compared pair's difference in test accuracy (points) with its 95%
+    interval against a zero line; a filled marker where the Holm-adjusted verdict at `alpha`
+    calls the difference real, a hollow one where it does not."""
+    rows = len(comparisons)
+    fig, ax = plt.subplots(
+        figsize=(style["panel_width"] * 1.6, 1.0 + 0.45 * rows), layout="constrained"
+    )
+    ax.axvline(0, color="gray", linewidth=0.8)
+    for y, row in enumerate(comparisons.itertuples(index=False)):
+        distinguishable = bool(row.distinguishable)
+        low, high = 100 * row.difference_low, 100 * row.difference_high
+        ax.plot([low, high], [y, y], color="black", linewidth=1.5)
+        ax.plot(100 * row.difference, y, "o", markersize=7, color="black",
+                markerfacecolor="black" if distinguishable else "white")  # fmt: skip
+        p = f"p = {row.p_holm:.2g}" if row.p_holm == row.p_holm else "p undefined"  # NaN
+        ax.annotate(f"{row.verdict} ({p})", (1.02, y), xycoords=("axes fraction", "data"),
+                    va="center", fontsize=8)  # fmt: skip
+    labels = [
+        f"{a} - {b}" for a, b in zip(comparisons["model_a"], comparisons["model_b"], strict=True)
+    ]
+    ax.set_yticks(range(rows), labels)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_xlabel("difference in test accuracy (points), 95% interval")
+    ax.set_title(
+        f"Every comparison: filled = distinguishable at alpha = {alpha:g} (Holm-adjusted)",
+        fontsize=9,
+    )
     _save(fig, path, style["dpi"])

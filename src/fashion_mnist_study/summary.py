@@ -12,18 +12,6 @@ from pandas.api.typing import SeriesGroupBy
 
 from fashion_mnist_study.checksums import corrupt, read_result, sha256_of
 
-TEST_ACCURACY_COLUMNS = [
-    "model",
-    "seeds",
-    "n_seeds",
-    "test_acc_mean",
-    "test_acc_std",
-    "test_acc_min",
-    "test_acc_max",
-    "params",
-    "epochs",
-]
-
 # Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
 # differ between any two runs of the same settings: what the run cost, and the checksums of
 # files that hold timings.
@@ -119,22 +107,3 @@ def load_results(paths: list[str]) -> pd.DataFrame:
 def mean_and_spread(values: SeriesGroupBy) -> pd.DataFrame:
     """Per group: mean and sample standard deviation, 0 (not NaN) for a single seed."""
     return pd.DataFrame({"mean": values.mean(), "std": values.std(ddof=1).fillna(0.0)})
-
-
-def accuracy_summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracy per model over its seeds (TEST_ACCURACY_COLUMNS), models in file order."""
-    by_model = results.groupby("model", sort=False)
-    accuracy = mean_and_spread(by_model["test_acc"])
-    table = pd.DataFrame(
-        {
-            "seeds": by_model["seed"].agg(lambda seeds: " ".join(map(str, seeds))),
-            "n_seeds": by_model.size(),
-            "test_acc_mean": accuracy["mean"],
-            "test_acc_std": accuracy["std"],
-            "test_acc_min": by_model["test_acc"].min(),
-            "test_acc_max": by_model["test_acc"].max(),
-            "params": by_model["params"].first(),
-            "epochs": by_model["epochs"].first(),
-        }
-    )
-    return table.reset_index()[TEST_ACCURACY_COLUMNS]

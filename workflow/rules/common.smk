@@ -58,6 +58,7 @@ RESULTS = "results/metrics/{model}/seed{seed}.json"
 PREDICTIONS = "results/predictions/{model}/seed{seed}.npz"
 CURVES = "results/plots/{model}_curves.png"
 CONFUSION = "results/plots/confusion_{model}.png"
+COMPARISONS = "results/tables/comparisons.csv"
 REPORT_TEMPLATES = [
     os.path.relpath(SRC / PACKAGE / "templates" / name)
     for name in ("report.html.j2", "report.md.j2")
@@ -155,6 +156,9 @@ def get_final_outputs():
         expand(CURVES, model=MODELS),
         expand(CONFUSION, model=MODELS),
         "results/plots/cnn_vs_mlp_examples.png",
+        COMPARISONS,
+        "results/tables/class_comparisons.csv",
+        "results/plots/comparisons.png",
         "results/tables/experiments.csv",
         "results/plots/experiments.png",
         "results/plots/overfitting.png",

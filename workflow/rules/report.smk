@@ -77,15 +77,23 @@ rule report:
         filters_plot="results/plots/filters.png",
         params="results/tables/params.csv",
         test_accuracy="results/tables/test_accuracy.csv",
-        per_class="results/tables/per_class_accuracy.csv",
         overfitting="results/plots/overfitting.png",
         mlp_vs_cnn="results/plots/mlp_vs_cnn.png",
         cnn_vs_mlp_examples="results/plots/cnn_vs_mlp_examples.png",
         experiments="results/tables/experiments.csv",
         experiments_plot="results/plots/experiments.png",
+        comparisons=COMPARISONS,
+        class_comparisons="results/tables/class_comparisons.csv",
+        comparisons_plot="results/plots/comparisons.png",
         benchmarks=list(get_benchmarks().values()),
         code=package_modules(
-            "report", "summary", "settings", "checksums", "job_inputs", "atomic"
+            "report",
+            "evidence",
+            "summary",
+            "settings",
+            "checksums",
+            "job_inputs",
+            "atomic",
         ),
         templates=REPORT_TEMPLATES,
     output:
@@ -106,6 +114,7 @@ rule report:
         benchmark_labels=list(get_benchmarks()),
         filters=config["filters"],
         baseline=config["experiments"]["baseline"],
+        alpha=config["evidence"]["alpha"],
     script:
         "../scripts/report.py"
 
@@ -114,8 +123,16 @@ rule experiments_table:
     input:
         unpack(lambda wildcards: per_model("metrics", METRICS)),
         unpack(lambda wildcards: per_model("results", RESULTS)),
+        comparisons=COMPARISONS,
         code=package_modules(
-            "experiments", "summary", "checksums", "job_inputs", "atomic"
+            "experiments",
+            "comparisons",
+            "evidence",
+            "data",
+            "summary",
+            "checksums",
+            "job_inputs",
+            "atomic",
         ),
     output:
         report(

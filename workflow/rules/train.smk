@@ -59,7 +59,9 @@ rule param_table:
 rule test_accuracy:
     input:
         results=expand(RESULTS, model=MODELS, seed=SEEDS),
-        code=package_modules("summary", "checksums", "atomic"),
+        code=package_modules(
+            "comparisons", "evidence", "data", "summary", "checksums", "atomic"
+        ),
     output:
         report(
             "results/tables/test_accuracy.csv",

@@ -1,6 +1,6 @@
-from fashion_mnist_study.data import load_splits
+from fashion_mnist_study.data import load_splits, stack_predictions
 from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.per_class import disagreement_groups, stack_predictions
+from fashion_mnist_study.per_class import disagreement_groups
 from fashion_mnist_study.plots import plot_image_groups
 
 log_to(snakemake.log[0])

@@ -1,5 +1,6 @@
+from fashion_mnist_study.data import stack_predictions
 from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.per_class import CLASS_NAMES, confusion_matrix, stack_predictions
+from fashion_mnist_study.per_class import CLASS_NAMES, confusion_matrix
 from fashion_mnist_study.plots import plot_confusion
 
 log_to(snakemake.log[0])

@@ -18,7 +18,6 @@ write_report(
         filters_plot=snakemake.input.filters_plot,
         params=snakemake.input.params,
         test_accuracy=snakemake.input.test_accuracy,
-        per_class=snakemake.input.per_class,
         metrics=inputs_by_model(snakemake.input, "metrics", models),
         results=inputs_by_model(snakemake.input, "results", models),
         curves=single("curves"),
@@ -28,7 +27,11 @@ write_report(
         cnn_vs_mlp_examples=snakemake.input.cnn_vs_mlp_examples,
         experiments=snakemake.input.experiments,
         experiments_plot=snakemake.input.experiments_plot,
+        comparisons=snakemake.input.comparisons,
+        class_comparisons=snakemake.input.class_comparisons,
+        comparisons_plot=snakemake.input.comparisons_plot,
         baseline=snakemake.params.baseline,
+        alpha=snakemake.params.alpha,
         benchmarks=dict(
             zip(snakemake.params.benchmark_labels, snakemake.input.benchmarks, strict=True)
         ),

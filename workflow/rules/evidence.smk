@@ -1,0 +1,62 @@
+# Evidence for every comparison: intervals and paired tests on the same test images.
+
+
+rule comparisons:
+    input:
+        unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
+        per_class="results/tables/per_class_accuracy.csv",
+        code=package_modules(
+            "comparisons",
+            "evidence",
+            "data",
+            "summary",
+            "checksums",
+            "job_inputs",
+            "atomic",
+        ),
+    output:
+        comparisons=report(
+            COMPARISONS,
+            caption="../report/comparisons.rst",
+            category="4 Summary",
+        ),
+        classes=report(
+            "results/tables/class_comparisons.csv",
+            caption="../report/class_comparisons.rst",
+            category="5 Per class",
+        ),
+    log:
+        "logs/comparisons/comparisons.log",
+    benchmark:
+        "benchmarks/comparisons/comparisons.tsv"
+    conda:
+        "../envs/study.yaml"
+    params:
+        models=MODELS,
+        baseline=config["experiments"]["baseline"],
+        alpha=config["evidence"]["alpha"],
+    script:
+        "../scripts/comparisons.py"
+
+
+rule plot_comparisons:
+    input:
+        comparisons=COMPARISONS,
+        code=package_modules("plots", "summary", "checksums", "atomic"),
+    output:
+        report(
+            "results/plots/comparisons.png",
+            caption="../report/comparisons_plot.rst",
+            category="4 Summary",
+        ),
+    log:
+        "logs/plot_comparisons/comparisons.log",
+    benchmark:
+        "benchmarks/plot_comparisons/comparisons.tsv"
+    conda:
+        "../envs/study.yaml"
+    params:
+        plots=config["plots"],
+        alpha=config["evidence"]["alpha"],
+    script:
+        "../scripts/plot_comparisons.py"
