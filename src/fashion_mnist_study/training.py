@@ -28,6 +28,7 @@ from fashion_mnist_study.checksums import seal_of, sha256_of
 from fashion_mnist_study.data import save_predictions
 from fashion_mnist_study.hardware import usable_cpus
 from fashion_mnist_study.models import build_model, count_parameters
+from fashion_mnist_study.progress import epoch_finished, training_started
 from fashion_mnist_study.settings import ModelSettings
 
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -428,6 +429,7 @@ def train_model(
     step.prepare()
     clock.lap("model_and_graph")
     print(f"seconds before the first step: {clock.phases}", file=sys.stderr)
+    training_started(model_name, seed, settings.epochs, len(rows), device.type, threads)
     started = time.perf_counter()
     for epoch in range(len(rows) + 1, settings.epochs + 1):
         epoch_start = time.perf_counter()
@@ -452,6 +454,7 @@ def train_model(
         rows.append(row)
         checkpoints.add(row, training_state, last=epoch == settings.epochs)
         print(f"{model_name} seed {seed} epoch {epoch}: {row}", file=sys.stderr)
+        epoch_finished(model_name, seed, settings.epochs, rows)  # a line on the console
     checkpoints.flush()
     training_seconds = time.perf_counter() - started
 

@@ -14,6 +14,8 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
 )
 
+from snakemake.logging import logger
+
 from fashion_mnist_study.cache import output_cache
 from fashion_mnist_study.config import ConfigError, model_sections, validate_config
 from fashion_mnist_study.hardware import (
@@ -21,6 +23,11 @@ from fashion_mnist_study.hardware import (
     threads_per_job,
     usable_cpus,
     visible_gpu_count,
+)
+from fashion_mnist_study.progress import (
+    announce_restored_trainings,
+    is_quiet,
+    outcome_lines,
 )
 
 try:
@@ -63,6 +70,10 @@ REPORT_TEMPLATES = [
     os.path.relpath(SRC / PACKAGE / "templates" / name)
     for name in ("report.html.j2", "report.md.j2")
 ]
+
+# A training restored from the result cache runs no script: one line on the console says so
+# (unless FASHION_MNIST_STUDY_QUIET is set), beside Snakemake's line per restored file.
+announce_restored_trainings(logger, [METRICS, RESULTS, PREDICTIONS], logger.info)
 
 
 wildcard_constraints:
@@ -165,3 +176,17 @@ def get_final_outputs():
         "results/plots/mlp_vs_cnn.png",
         "results/report/report.html",
     ]
+
+
+def report_outcome():
+    """After a successful run whose targets include the report (unless quiet): where the
+    report is and each model's test accuracy, the last lines before Snakemake's log path and
+    elapsed time. A failed run ends as Snakemake ends it, naming the failed job and its log.
+    """
+    if is_quiet() or not any(job.rule.name == "report" for job in workflow.dag.jobs):
+        return
+    for line in outcome_lines(
+        Path(rules.report.output.html).resolve(),
+        Path(rules.test_accuracy.output[0]),
+    ):
+        logger.info(line)
