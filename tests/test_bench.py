@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from types import SimpleNamespace
+
 import pytest
 
+from fashion_mnist_study import bench
 from fashion_mnist_study.bench import training_seconds
 
 
+class RecordingContext:
+    """The spawn context the benchmark starts its processes from, keeping each process it
+    makes and the number of processes each start barrier waits for."""
+
+    def __init__(self) -> None:
+        self.context = multiprocessing.get_context("spawn")
+        self.processes: list = []
+        self.barriers: list[int] = []
+
+    def Process(self, **kwargs):  # the names of multiprocessing's context
+        process = self.context.Process(**kwargs)
+        self.processes.append(process)
+        return process
+
+    def Barrier(self, parties: int):
+        self.barriers.append(parties)
+        return self.context.Barrier(parties)
+
+    def Queue(self):
+        return self.context.Queue()
+
+
 @pytest.mark.parametrize("together", [True, False])
-def test_each_model_is_timed_in_its_own_process(together: bool) -> None:
+def test_each_model_is_timed_in_its_own_process(
+    together: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = RecordingContext()
+    monkeypatch.setattr(bench, "multiprocessing", SimpleNamespace(get_context=lambda _: recording))
     seconds = training_seconds(["cnn", "mlp"], threads=1, together=together, images=64, rounds=1)
     assert set(seconds) == {"cnn", "mlp"}
     assert all(0 < took < 60 for took in seconds.values())
+    # One process per model, each a process of its own (not this one) that ended well.
+    assert sorted(process.name for process in recording.processes) == ["cnn", "mlp"]
+    pids = {process.pid for process in recording.processes}
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert all(process.exitcode == 0 for process in recording.processes)
+    # Together: both start their timed rounds at once; apart: each on its own.
+    assert recording.barriers == ([2] if together else [1, 1])
 
 
 def test_a_failing_benchmark_process_is_an_error_not_a_hang() -> None:

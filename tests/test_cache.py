@@ -3,6 +3,7 @@ another clone reuses, a sweep trains each of its models, and a changed entry is 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import SMOKE, copy_workflow, needs_debian_data, snakemake
+
+from fashion_mnist_study.summary import learned, read_metrics
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
 MODELS = ("cnn", "cnn_regularized", "mlp")
@@ -77,13 +80,16 @@ def test_switching_back_restores_the_earlier_results_from_the_cache(
             assert (workdir / path).read_bytes() == (first_run / path).read_bytes()
 
 
-def test_a_fresh_clone_sharing_the_cache_trains_nothing(cache: Path, tmp_path: Path) -> None:
+def test_a_fresh_clone_sharing_the_cache_trains_nothing(
+    first_run: Path, cache: Path, tmp_path: Path
+) -> None:
     workdir = copy_workflow(tmp_path / "clone")
     result = run_all(workdir, cache)
     for model in MODELS:
         assert f"Symlinking output file results/metrics/{model}/seed0.csv from cache." in (
             result.output
         )
+    assert "Moving output file" not in result.output  # nothing made here, so nothing stored
     assert all(path.read_text() == "" for path in (workdir / "logs").glob("train/*/*.log"))
     assert (workdir / "results/report/report.html").is_file()
 
@@ -130,3 +136,52 @@ def test_a_changed_cache_entry_is_refused_naming_the_file(
     assert result.returncode != 0
     assert "results/metrics/cnn/seed0.csv: its checksum differs from the one in" in result.output
     assert not (workdir / "results/report/report.html").exists()
+
+
+def private_copy(cache: Path, tmp_path: Path) -> Path:
+    private = tmp_path / "cache"
+    shutil.copytree(cache, private)
+    return private
+
+
+def test_an_edited_result_in_the_cache_is_refused_naming_the_file(
+    first_run: Path, cache: Path, tmp_path: Path
+) -> None:
+    private = private_copy(cache, tmp_path)
+    entry = private / cached(first_run, "results/metrics/cnn/seed0.json").name
+    result = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**result, "test_acc": result["test_acc"] + 0.01}, indent=2))
+    workdir = copy_workflow(tmp_path / "workflow")
+    table = "results/tables/test_accuracy.csv"
+    run = snakemake(workdir, table, "--cores", "2", *SMOKE, cache=private, check=False)
+    assert "Symlinking output file results/metrics/cnn/seed0.json from cache." in run.output
+    assert run.returncode != 0
+    assert (
+        "results/metrics/cnn/seed0.json: its content does not match the seal its training job "
+        "wrote" in run.output
+    )
+    assert not (workdir / table).exists()
+
+
+def test_a_cache_entry_missing_a_file_is_trained_again_and_made_whole(
+    first_run: Path, cache: Path, tmp_path: Path
+) -> None:
+    """Snakemake links the outputs it finds, then runs the job: nothing may be written through
+    those links, and the entry must end whole (its files, not links to themselves)."""
+    private = private_copy(cache, tmp_path)
+    outputs = [
+        "results/metrics/mlp/seed0.csv",
+        "results/metrics/mlp/seed0.json",
+        "results/models/mlp/seed0.pt",
+        "results/predictions/mlp/seed0.npz",
+    ]
+    (private / cached(first_run, outputs[2]).name).unlink()  # the entry's weights
+    workdir = copy_workflow(tmp_path / "workflow")
+    snakemake(workdir, outputs[1], "--cores", "2", *SMOKE, cache=private)
+    assert "training mlp seed 0" in (workdir / "logs/train/mlp/seed0.log").read_text()
+    for output in outputs:
+        entry = cached(workdir, output)
+        assert entry.parent == private.resolve() and entry.is_file() and not entry.is_symlink()
+    read_metrics(workdir / outputs[0])  # the entry's CSV is the one its result vouches for
+    reference = json.loads((first_run / outputs[1]).read_text())
+    assert learned(json.loads((workdir / outputs[1]).read_text())) == learned(reference)

@@ -152,14 +152,22 @@ def test_summary_names_each_training_its_accuracy_and_its_start_up(
     assert timeline["prepare_splits"][1] <= train[0] <= train[1] <= timeline["report"][0]
 
 
-def test_a_used_workdir_or_a_missing_data_folder_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "used").mkdir()
-    (tmp_path / "used" / "something").write_text("")
+def test_a_used_workdir_or_a_missing_data_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    used, nowhere = tmp_path / "used", tmp_path / "nowhere"
+    used.mkdir()
+    (used / "something").write_text("")
     with pytest.raises(SystemExit) as refused:
-        main(["--workdir", str(tmp_path / "used")])
+        main(["--workdir", str(used)])
     assert refused.value.code == 2
-    with pytest.raises(SystemExit):
-        main(["--data", str(tmp_path / "nowhere")])
+    assert f"--workdir {used} is not empty" in capsys.readouterr().err
+    # With the used workdir too: were the data folder not refused, the workdir would be, and
+    # the check would never start.
+    with pytest.raises(SystemExit) as refused:
+        main(["--data", str(nowhere), "--workdir", str(used)])
+    assert refused.value.code == 2
+    assert f"--data {nowhere}: no such folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow

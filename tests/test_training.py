@@ -23,6 +23,7 @@ from fashion_mnist_study.settings import ModelSettings
 from fashion_mnist_study.summary import learned
 from fashion_mnist_study.training import (
     TrainOutputs,
+    fingerprint,
     keep_freed_memory,
     resolve_device,
     train_model,
@@ -67,19 +68,36 @@ def run(
     settings: ModelSettings = TINY_CNN,
     device: str = "cpu",
     checkpoint_interval: float = 0,
+    seed: int = 3,
 ):
     tmp.mkdir(parents=True, exist_ok=True)
     return train_model(
         settings=settings,
         splits=splits,
-        seed=3,
+        seed=seed,
         device_setting=device,
         outputs=outputs(tmp),
-        checkpoint_path=tmp / "checkpoint" / "seed3.ckpt",
+        checkpoint_path=tmp / "checkpoint" / f"seed{seed}.ckpt",
         threads=1,
         progress_bar=False,
         checkpoint_interval=checkpoint_interval,
     )
+
+
+def trained_epochs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The epochs that trainings in this test go on to train, in order (each epoch draws its
+    shuffle once)."""
+    from fashion_mnist_study import training
+
+    epochs: list[int] = []
+    generator = training.epoch_generator
+
+    def recording(seed: int, epoch: int) -> torch.Generator:
+        epochs.append(epoch)
+        return generator(seed, epoch)
+
+    monkeypatch.setattr(training, "epoch_generator", recording)
+    return epochs
 
 
 def numbers_without_timing(folder: Path) -> tuple[list[dict], dict]:
@@ -135,7 +153,9 @@ run(Path({folder!r}), tiny_splits(n_train=1024), replace(TINY_CNN, epochs=6))
 """
 
 
-def test_killed_training_resumes_from_last_epoch_with_identical_numbers(tmp_path: Path) -> None:
+def test_killed_training_trains_only_the_epochs_after_its_checkpoint_and_ends_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), folder=str(tmp_path / "killed"))
     process = subprocess.Popen([sys.executable, "-c", script], env={**os.environ})
     metrics = tmp_path / "killed" / "metrics.csv"
@@ -148,11 +168,17 @@ def test_killed_training_resumes_from_last_epoch_with_identical_numbers(tmp_path
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not (tmp_path / "killed" / "test.json").exists()
-    assert (tmp_path / "killed" / "checkpoint" / "seed3.ckpt").exists()
+    checkpoint = tmp_path / "killed" / "checkpoint" / "seed3.ckpt"
+    saved_epochs = len(torch.load(checkpoint, weights_only=True)["rows"])
+    assert 2 <= saved_epochs < 6
+    logged = metrics.read_text()  # the epochs before the kill, their seconds included
 
     splits = tiny_splits(n_train=1024)
     settings = replace(TINY_CNN, epochs=6)
+    trained = trained_epochs(monkeypatch)
     run(tmp_path / "killed", splits, settings)
+    assert trained == list(range(saved_epochs + 1, 7)), "not resumed after its checkpoint"
+    assert metrics.read_text().startswith(logged)  # those epochs kept, not trained again
     run(tmp_path / "uninterrupted", splits, settings)
     log_rows, resumed_result = numbers_without_timing(tmp_path / "killed")
     reference_rows, reference_result = numbers_without_timing(tmp_path / "uninterrupted")
@@ -180,18 +206,51 @@ def test_weights_keep_their_settings_and_load_without_unpickling_code(tmp_path: 
     model.load_state_dict(saved["state_dict"])
 
 
-def test_checkpoint_of_other_settings_is_not_resumed(tmp_path: Path) -> None:
-    splits = tiny_splits()
-    run(tmp_path / "a", splits)
-    # Leave a checkpoint of a different learning rate where the next run looks for its own.
-    (tmp_path / "b" / "checkpoint").mkdir(parents=True)
-    run(tmp_path / "other", splits, replace(TINY_CNN, learning_rate=0.01, epochs=2))
-    stale = tmp_path / "other" / "checkpoint"
-    assert not stale.exists()
-    # A stale checkpoint made by hand: fingerprint mismatch means a fresh start, same numbers.
-    torch.save({"fingerprint": "something else"}, tmp_path / "b" / "checkpoint" / "seed3.ckpt")
-    run(tmp_path / "b", splits)
-    assert numbers_without_timing(tmp_path / "a") == numbers_without_timing(tmp_path / "b")
+TWO_EPOCHS = replace(TINY_CNN, epochs=2)
+
+
+@pytest.fixture(scope="module")
+def checkpoint_after_epoch_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the checkpoint that TWO_EPOCHS (seed 3, CPU, tiny_splits()) writes after its
+    first epoch."""
+    from fashion_mnist_study import training
+
+    folder = tmp_path_factory.mktemp("checkpointed")
+    kept = folder / "after_epoch_1.ckpt"
+    save = training.save_checkpoint
+
+    def keeping_save(path: Path, state: dict) -> None:
+        save(path, state)
+        kept.write_bytes(path.read_bytes())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "save_checkpoint", keeping_save)
+        run(folder / "training", tiny_splits(), TWO_EPOCHS)
+    assert kept.exists()
+    return kept
+
+
+@pytest.mark.parametrize("change", ["nothing", "learning rate", "seed", "device", "data"])
+def test_a_checkpoint_is_resumed_only_by_the_same_settings_seed_device_and_data(
+    change: str, checkpoint_after_epoch_1: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real checkpoint of a training, left where a training that differs from it in one
+    respect looks for its own: that one starts from epoch 1."""
+    settings, seed, splits = TWO_EPOCHS, 3, tiny_splits()
+    state = torch.load(checkpoint_after_epoch_1, weights_only=True)
+    if change == "learning rate":
+        settings = replace(settings, learning_rate=0.002)
+    elif change == "seed":
+        seed = 4
+    elif change == "data":
+        splits["x_train"][0, 0, 0] += 1  # one pixel of one image
+    elif change == "device":  # as written by the same training on a GPU
+        state["fingerprint"] = fingerprint(settings, seed, "cuda", splits)
+    (tmp_path / "checkpoint").mkdir()
+    torch.save(state, tmp_path / "checkpoint" / f"seed{seed}.ckpt")
+    trained = trained_epochs(monkeypatch)
+    run(tmp_path, splits, settings, seed=seed)
+    assert trained == ([2] if change == "nothing" else [1, 2])
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")

@@ -19,6 +19,7 @@ import yaml
 from conftest import (
     SMOKE,
     SMOKE_CORES,
+    SMOKE_CPUS,
     needs_debian_data,
     planned_jobs,
     replace_file,
@@ -30,6 +31,10 @@ from scipy.stats import binomtest
 from fashion_mnist_study.hardware import usable_cpus
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
+
+
+# The CPUs the finished smoke run's workflow saw (conftest pins it to at most two).
+SMOKE_RUN_CPUS = min(SMOKE_CORES, len(SMOKE_CPUS) if SMOKE_CPUS else usable_cpus())
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -177,7 +182,7 @@ def training_jobs(output: str) -> list[tuple[str, int, int]]:
 
 def test_trainings_share_the_cpus_without_oversubscribing(finished_smoke_run: Path) -> None:
     output = smoke_run_output(finished_smoke_run)
-    cpus = min(SMOKE_CORES, usable_cpus())
+    cpus = SMOKE_RUN_CPUS
     # Both local limits are in force (at least one GPU slot, also on a machine without GPU).
     provided = next(line for line in output.splitlines() if "Provided resources" in line)
     assert f'Resource("training_cpus", {cpus})' in provided and 'Resource("gpu", ' in provided
@@ -199,7 +204,7 @@ def test_trainings_share_the_cpus_without_oversubscribing(finished_smoke_run: Pa
 
 
 def test_the_cnns_start_before_the_mlp(finished_smoke_run: Path) -> None:
-    if min(SMOKE_CORES, usable_cpus()) >= 3:
+    if SMOKE_RUN_CPUS >= 3:  # only where the smoke run could not be pinned to two CPUs
         pytest.skip("with 3 CPUs or more, all three trainings start at once")
     output = smoke_run_output(finished_smoke_run)
     started = re.findall(r"log: logs/train/(\w+)/seed0\.log", output)
@@ -249,9 +254,18 @@ def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> Non
 def test_listing_models_and_settings_in_another_order_reruns_nothing(
     smoke_run_copy: Path,
 ) -> None:
-    text = "models:\n  mlp: {hidden_sizes: [2176, 128, 128], epochs: 2}\n  cnn: {epochs: 2}\n"
-    (smoke_run_copy / "config" / "reorder.yaml").write_text(text)
-    assert planned_jobs(smoke_run_copy, "all", extra=(*SMOKE, "config/reorder.yaml")) == {}
+    """The config files themselves in another order, models and their settings reversed.
+    Snakemake merges a file's keys into the order of those merged before (the command line's
+    files first, then config/config.yaml): a reordered override on top would reorder nothing."""
+    for name in ("smoke.yaml", "config.yaml"):
+        path = smoke_run_copy / "config" / name
+        config = yaml.safe_load(path.read_text())
+        models = config["models"]
+        config["models"] = {
+            model: dict(reversed(models[model].items())) for model in reversed(models)
+        }
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {}
 
 
 def test_editing_a_plot_setting_replans_only_plots_and_report(smoke_run_copy: Path) -> None:

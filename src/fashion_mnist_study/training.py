@@ -345,6 +345,9 @@ def train_one_epoch(
 # The metrics log is written row by row as epochs end, with the csv module: a training job
 # imports no pandas (a quarter of a second of every job's start-up, measured here).
 def write_metrics(path: Path, rows: list[dict]) -> None:
+    # A new file, never one written through: when a result-cache entry lacks a file, Snakemake
+    # leaves links into the cache for the outputs it found and then runs the job.
+    path.unlink(missing_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS, lineterminator="\n")
         writer.writeheader()
