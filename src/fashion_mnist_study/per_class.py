@@ -4,6 +4,8 @@ images one model gets right and another wrong, from each training job's predicti
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ import torch
 from torchvision.datasets import FashionMNIST
 from torchvision.utils import make_grid
 
+from fashion_mnist_study.checksums import check_output, corrupt, result_of
 from fashion_mnist_study.data import load_predictions
 from fashion_mnist_study.plots import ImageGroup
 from fashion_mnist_study.summary import mean_and_spread
@@ -19,9 +22,18 @@ CLASS_NAMES: tuple[str, ...] = tuple(FashionMNIST.classes)
 PER_CLASS_COLUMNS = ["model", "class", "n_seeds", "accuracy_mean", "accuracy_std"]
 
 
+def read_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted, label) of one training job, refused unless they are the bytes it wrote."""
+    check_output(path, "predictions", result_of(path))
+    try:
+        return load_predictions(path)
+    except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError) as error:
+        raise corrupt(path, f"it is not a readable predictions archive ({error!r})") from None
+
+
 def stack_predictions(paths: list[str | os.PathLike[str]]) -> tuple[np.ndarray, np.ndarray]:
     """One model's seeds: predicted classes (n_seeds, n_images) and the true ones (n_images)."""
-    runs = [load_predictions(path) for path in paths]
+    runs = [read_predictions(path) for path in paths]
     labels = runs[0][1]
     for path, (_, other) in zip(paths, runs, strict=True):
         if not np.array_equal(other, labels):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
 
-from fashion_mnist_study.checksums import corrupt, read_result, sha256_of
+from fashion_mnist_study.checksums import check_output, read_result, result_of
 
 TEST_ACCURACY_COLUMNS = [
     "model",
@@ -32,6 +31,7 @@ RUN_KEYS = frozenset(
         "seconds",
         "seconds_this_run",
         "seconds_before_first_step",
+        "trained_at",
         "peak_rss_mb",
         "peak_gpu_mb",
         "sha256",
@@ -43,12 +43,6 @@ RUN_KEYS = frozenset(
 def learned(record: dict) -> dict:
     """A training result or metrics row without RUN_KEYS: what a rerun must reproduce."""
     return {key: value for key, value in record.items() if key not in RUN_KEYS}
-
-
-def result_of(metrics_path: str | os.PathLike[str]) -> Path:
-    """The result JSON beside a metrics CSV: both outputs of one training job (the contract
-    names them results/metrics/{model}/seed{seed}.csv and .json)."""
-    return Path(metrics_path).with_suffix(".json")
 
 
 # The study's reported numbers, shown beside this run's everywhere.
@@ -84,12 +78,18 @@ class Curves:
 
 def read_metrics(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A training job's metrics CSV, refused unless its bytes are the ones its job recorded."""
-    if sha256_of(path) != read_result(result_of(path))["sha256"]["metrics"]:
-        raise corrupt(path, f"its checksum differs from the one in {result_of(path)}")
+    check_output(path, "metrics", result_of(path))
     metrics = pd.read_csv(path)
     if metrics.empty:
         raise ValueError(f"{path}: no epochs recorded")
     return metrics
+
+
+def check_outputs(paths: list[str], name: str) -> None:
+    """Refuse training outputs `name` (weights, predictions) that are not the bytes their job
+    recorded: a job that lists them as inputs stops the run at a damaged one."""
+    for path in paths:
+        check_output(path, name, result_of(path))
 
 
 def load_curves(paths: list[str]) -> Curves:

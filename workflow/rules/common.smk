@@ -56,6 +56,7 @@ SPLITS = "resources/fashion_mnist/splits.npz"
 METRICS = "results/metrics/{model}/seed{seed}.csv"
 RESULTS = "results/metrics/{model}/seed{seed}.json"
 PREDICTIONS = "results/predictions/{model}/seed{seed}.npz"
+WEIGHTS = "results/models/{model}/seed{seed}.pt"
 CURVES = "results/plots/{model}_curves.png"
 CONFUSION = "results/plots/confusion_{model}.png"
 REPORT_TEMPLATES = [

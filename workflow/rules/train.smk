@@ -7,7 +7,7 @@ rule train:
     output:
         metrics=METRICS,
         test=RESULTS,
-        weights="results/models/{model}/seed{seed}.pt",
+        weights=WEIGHTS,
         predictions=PREDICTIONS,
     log:
         "logs/train/{model}/seed{seed}.log",
@@ -59,6 +59,7 @@ rule param_table:
 rule test_accuracy:
     input:
         results=expand(RESULTS, model=MODELS, seed=SEEDS),
+        weights=expand(WEIGHTS, model=MODELS, seed=SEEDS),
         code=package_modules("summary", "checksums", "atomic"),
     output:
         report(
