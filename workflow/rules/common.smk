@@ -14,7 +14,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
 )
 
-from fashion_mnist_study.cache import output_cache
+from fashion_mnist_study.cache import output_cache, protect_entries
 from fashion_mnist_study.config import ConfigError, model_sections, validate_config
 from fashion_mnist_study.hardware import (
     local_gpu_slots,
@@ -33,6 +33,22 @@ except ConfigError as error:
 # Finished trainings (and the download) are kept in Snakemake's between-workflow cache, which
 # profiles/default turns on: going back to earlier settings restores their results at once.
 OUTPUT_CACHE = output_cache()
+
+
+# Entries are made read-only for everyone once stored (cache.protect_entries says why), by the
+# main process at the start and the end of each run: that covers entries that local and
+# cluster jobs stored, and those of older runs, without code in the jobs.
+onstart:
+    protect_entries(OUTPUT_CACHE)
+
+
+onsuccess:
+    protect_entries(OUTPUT_CACHE)
+
+
+onerror:
+    protect_entries(OUTPUT_CACHE)
+
 
 # Every model, sweeps expanded: name -> its settings (keys sorted), the study's three first,
 # then the others by name, whatever the order of the config files.
