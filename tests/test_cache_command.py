@@ -22,10 +22,11 @@ from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, snakemake
 from fashion_mnist_study.cache import protect_entries
 from fashion_mnist_study.cache_entries import RULE_OUTPUTS, listing, read_entries
 from fashion_mnist_study.cache_keys import planned_workflow, used_cache_files
-from fashion_mnist_study.checksums import seal_of, sha256_of
+from fashion_mnist_study.checksums import CorruptOutput, seal_of, sha256_of
 from fashion_mnist_study.cli import main
 from fashion_mnist_study.data import save_predictions
 from fashion_mnist_study.settings import ModelSettings
+from fashion_mnist_study.summary import check_outputs
 
 CNN = ModelSettings("cnn", "cnn", 2, 64, 0.001, 0.0, 0.0)
 
@@ -311,3 +312,16 @@ def test_damaged_predictions_and_weights_stop_the_run_until_verify_deletes_them(
     assert trained == ["cnn", "mlp"], rerun.output[-3000:]
     table = "results/tables/test_accuracy.csv"
     assert (workdir / table).read_text() == (study / table).read_text()
+
+
+def test_damaged_weights_stop_the_job_that_checks_them(tmp_path: Path) -> None:
+    key = make_entry(tmp_path, CNN)
+    weights = tmp_path / "results/models/cnn/seed0.pt"
+    result = tmp_path / "results/metrics/cnn/seed0.json"
+    for path, name in ((weights, "weights.pt"), (result, "test.json")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(tmp_path / f"{key}_{name}")  # as restored from the cache
+    check_outputs([str(weights)], "weights")
+    flip_byte(tmp_path / f"{key}_weights.pt")
+    with pytest.raises(CorruptOutput, match="models/cnn/seed0.pt: its checksum differs"):
+        check_outputs([str(weights)], "weights")

@@ -53,9 +53,9 @@ def read_result(path: str | os.PathLike[str]) -> dict:
     return result
 
 
-def result_of(output: str | os.PathLike[str]) -> Path:
-    """The result JSON of the training job that wrote `output`: the contract names a job's
-    outputs results/{metrics,predictions,models}/{model}/seed{seed}.{csv,npz,pt} and its result
+def result_of_output(output: str | os.PathLike[str]) -> Path:
+    """The result JSON of the training job that wrote predictions or weights `output`: the
+    contract names them results/{predictions,models}/{model}/seed{seed}.{npz,pt} and the result
     results/metrics/{model}/seed{seed}.json."""
     output = Path(output)
     return output.parents[1].parent / "metrics" / output.parent.name / f"{output.stem}.json"

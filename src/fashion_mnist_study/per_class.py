@@ -13,7 +13,7 @@ import torch
 from torchvision.datasets import FashionMNIST
 from torchvision.utils import make_grid
 
-from fashion_mnist_study.checksums import check_output, corrupt, result_of
+from fashion_mnist_study.checksums import check_output, corrupt, result_of_output
 from fashion_mnist_study.data import load_predictions
 from fashion_mnist_study.plots import ImageGroup
 from fashion_mnist_study.summary import mean_and_spread
@@ -24,7 +24,7 @@ PER_CLASS_COLUMNS = ["model", "class", "n_seeds", "accuracy_mean", "accuracy_std
 
 def read_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """(predicted, label) of one training job, refused unless they are the bytes it wrote."""
-    check_output(path, "predictions", result_of(path))
+    check_output(path, "predictions", result_of_output(path))
     try:
         return load_predictions(path)
     except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError) as error:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
 
-from fashion_mnist_study.checksums import check_output, read_result, result_of
+from fashion_mnist_study.checksums import check_output, read_result, result_of_output
 
 TEST_ACCURACY_COLUMNS = [
     "model",
@@ -43,6 +44,12 @@ RUN_KEYS = frozenset(
 def learned(record: dict) -> dict:
     """A training result or metrics row without RUN_KEYS: what a rerun must reproduce."""
     return {key: value for key, value in record.items() if key not in RUN_KEYS}
+
+
+def result_of(metrics_path: str | os.PathLike[str]) -> Path:
+    """The result JSON beside a metrics CSV: both outputs of one training job (the contract
+    names them results/metrics/{model}/seed{seed}.csv and .json)."""
+    return Path(metrics_path).with_suffix(".json")
 
 
 # The study's reported numbers, shown beside this run's everywhere.
@@ -89,7 +96,7 @@ def check_outputs(paths: list[str], name: str) -> None:
     """Refuse training outputs `name` (weights, predictions) that are not the bytes their job
     recorded: a job that lists them as inputs stops the run at a damaged one."""
     for path in paths:
-        check_output(path, name, result_of(path))
+        check_output(path, name, result_of_output(path))
 
 
 def load_curves(paths: list[str]) -> Curves:
