@@ -24,8 +24,3 @@ rule all:
     default_target: True
     input:
         get_final_outputs(),
-
-
-# The run's outcome on the console: the report's path and each model's test accuracy.
-onsuccess:
-    report_outcome()

@@ -50,7 +50,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Path:
 def test_each_model_and_seed_has_an_entry_of_its_own(first_run: Path) -> None:
     entries = {cached(first_run, f"results/metrics/{m}/seed0.csv") for m in MODELS}
     assert len(entries) == 3
-    assert all(stat_mode(entry) == 0o666 for entry in entries)  # Snakemake's choice: see README
+    assert all(stat_mode(entry) == 0o444 for entry in entries)  # read-only once stored: README
 
 
 def stat_mode(path: Path) -> int:
@@ -129,7 +129,7 @@ def test_a_changed_cache_entry_is_refused_naming_the_file(
     private = tmp_path / "cache"
     shutil.copytree(cache, private)
     entry = private / cached(first_run, "results/metrics/cnn/seed0.csv").name
-    os.chmod(entry, 0o666)
+    os.chmod(entry, 0o644)
     entry.write_text(entry.read_text().replace("epoch", "epoch ", 1))
     workdir = copy_workflow(tmp_path / "workflow")
     result = run_all(workdir, private, check=False)

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from test_per_class import write as write_predictions
 
 from fashion_mnist_study import comparisons, evidence
 
@@ -185,13 +186,11 @@ def test_class_comparisons_compare_each_class_on_its_own_images() -> None:
 
 
 def test_models_with_different_test_labels_are_refused(tmp_path) -> None:
-    from fashion_mnist_study.data import save_predictions
-
     labels = np.arange(10, dtype=np.uint8)
-    save_predictions(tmp_path / "a.npz", labels, labels)
-    save_predictions(tmp_path / "b.npz", labels, labels[::-1])
+    first = write_predictions(tmp_path, "a", labels, labels)
+    second = write_predictions(tmp_path, "b", labels, labels[::-1])
     with pytest.raises(ValueError, match="test labels differ"):
-        comparisons.right_answers({"a": [tmp_path / "a.npz"], "b": [tmp_path / "b.npz"]})
+        comparisons.right_answers({"a": [first], "b": [second]})
 
 
 def test_accuracy_summary_gives_each_model_its_intervals() -> None:

@@ -2,21 +2,56 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fashion_mnist_study import data, per_class
-from fashion_mnist_study.data import save_predictions
+from fashion_mnist_study import per_class, predictions
+from fashion_mnist_study.checksums import CorruptOutput, seal_of, sha256_of
+from fashion_mnist_study.predictions import save_predictions
 
 LABELS = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9], dtype=np.uint8)
 
 
-def write(tmp_path: Path, name: str, predicted: list[int], labels: np.ndarray = LABELS) -> str:
-    path = tmp_path / f"{name}.npz"
+def write(tmp_path: Path, name: str, predicted: list[int], labels: np.ndarray = LABELS,
+          checksum: bool = True) -> str:  # fmt: skip
+    """Predictions where the contract puts them, with the sealed result that vouches for them
+    (`checksum=False`: as written before results held the predictions' checksum)."""
+    path = tmp_path / "results/predictions" / name / "seed0.npz"
+    path.parent.mkdir(parents=True)
     save_predictions(path, np.asarray(predicted, dtype=np.uint8), labels)
+    result = {"model": name, "seed": 0, "sha256": {"predictions": sha256_of(path)}}
+    if not checksum:
+        result["sha256"] = {}
+    result["seal"] = seal_of(result)
+    (tmp_path / "results/metrics" / name).mkdir(parents=True)
+    (tmp_path / "results/metrics" / name / "seed0.json").write_text(json.dumps(result))
     return str(path)
+
+
+def flip_middle_byte(path: str) -> None:
+    data = bytearray(Path(path).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    Path(path).write_bytes(bytes(data))
+
+
+def test_damaged_predictions_are_refused_naming_the_file_and_the_repair(tmp_path: Path) -> None:
+    path = write(tmp_path, "cnn", LABELS)
+    flip_middle_byte(path)
+    with pytest.raises(CorruptOutput, match="seed0.npz: its checksum differs") as refused:
+        predictions.stack_predictions([path])
+    assert "fashion-mnist-study cache verify --delete" in str(refused.value)
+
+
+def test_damaged_predictions_without_a_checksum_are_refused_not_a_zlib_error(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "cnn", LABELS, checksum=False)
+    flip_middle_byte(path)
+    with pytest.raises(CorruptOutput, match="seed0.npz: .*not a readable archive"):
+        predictions.stack_predictions([path])
 
 
 def test_class_names_are_torchvisions_in_label_order() -> None:
@@ -52,7 +87,7 @@ def test_per_class_accuracy_is_mean_and_spread_over_seeds(tmp_path: Path) -> Non
 def test_seeds_whose_labels_differ_are_refused(tmp_path: Path) -> None:
     other = write(tmp_path, "other", LABELS, labels=LABELS[::-1].copy())
     with pytest.raises(ValueError, match="test labels differ"):
-        data.stack_predictions([write(tmp_path, "one", LABELS), other])
+        predictions.stack_predictions([write(tmp_path, "one", LABELS), other])
 
 
 def test_confusion_rows_are_the_share_of_each_true_class() -> None:

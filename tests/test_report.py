@@ -20,10 +20,10 @@ from fashion_mnist_study import comparisons, per_class, plots, summary
 from fashion_mnist_study.atomic import write_table
 from fashion_mnist_study.checksums import seal_of, sha256_of
 from fashion_mnist_study.config import model_sections
-from fashion_mnist_study.data import save_predictions, stack_predictions
 from fashion_mnist_study.experiments import experiments_table
 from fashion_mnist_study.filters import apply_filters_to_test_images, error_table
 from fashion_mnist_study.models import PARAM_COLUMNS, build_network, parameter_rows
+from fashion_mnist_study.predictions import save_predictions, stack_predictions
 from fashion_mnist_study.report import ReportInputs, write_report
 from fashion_mnist_study.summary import load_curves
 

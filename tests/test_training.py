@@ -11,14 +11,16 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from fashion_mnist_study.data import load_predictions
+from fashion_mnist_study.checksums import seal_of, sha256_of
 from fashion_mnist_study.models import build_model
+from fashion_mnist_study.predictions import load_predictions
 from fashion_mnist_study.settings import ModelSettings
 from fashion_mnist_study.summary import learned
 from fashion_mnist_study.training import (
@@ -140,6 +142,16 @@ def test_training_learns_and_writes_the_contract(tmp_path: Path) -> None:
     assert np.mean(predicted == labels) == pytest.approx(result["test_acc"])
     assert result["peak_rss_mb"] > 100  # torch alone takes more
     assert result["peak_gpu_mb"] is None  # trained on the CPU
+
+
+def test_the_result_describes_its_training_and_vouches_for_every_output(tmp_path: Path) -> None:
+    result = run(tmp_path, tiny_splits(), replace(TINY_CNN, epochs=1))
+    assert result == json.loads((tmp_path / "test.json").read_text())
+    assert result["settings"] == replace(TINY_CNN, epochs=1).as_dict()
+    assert datetime.fromisoformat(result["trained_at"]).tzinfo is not None
+    files = {"metrics": "metrics.csv", "predictions": "predictions.npz", "weights": "weights.pt"}
+    assert result["sha256"] == {name: sha256_of(tmp_path / f) for name, f in files.items()}
+    assert result["seal"] == seal_of(result)
 
 
 KILL_SCRIPT = """

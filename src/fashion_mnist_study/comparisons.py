@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 import fashion_mnist_study.evidence as evidence
-from fashion_mnist_study.data import stack_predictions
+from fashion_mnist_study.predictions import stack_predictions
 from fashion_mnist_study.summary import mean_and_spread
 
 # The study's own questions: does regularization help the CNN, does the CNN beat the MLP?

@@ -74,29 +74,3 @@ def save_splits(splits: dict[str, np.ndarray], path: str | os.PathLike[str]) -> 
 def load_splits(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     with np.load(path) as archive:
         return {key: archive[key] for key in archive.files}
-
-
-def save_predictions(
-    path: str | os.PathLike[str], predicted: np.ndarray, labels: np.ndarray
-) -> None:
-    """A model's predicted class for each test image, beside the true one (uint8, 20 kB)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(
-            handle, predicted=predicted.astype(np.uint8), label=labels.astype(np.uint8)
-        )
-
-
-def load_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted, label) arrays of one training job's test images."""
-    with np.load(path) as archive:
-        return archive["predicted"], archive["label"]
-
-
-def stack_predictions(paths: list[str | os.PathLike[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """One model's seeds: predicted classes (n_seeds, n_images) and the true ones (n_images)."""
-    runs = [load_predictions(path) for path in paths]
-    labels = runs[0][1]
-    for path, (_, other) in zip(paths, runs, strict=True):
-        if not np.array_equal(other, labels):
-            raise ValueError(f"{path}: its test labels differ from those of {paths[0]}")
-    return np.stack([predicted for predicted, _ in runs]), labels

@@ -9,8 +9,8 @@ import torch
 from torchvision.datasets import FashionMNIST
 from torchvision.utils import make_grid
 
-from fashion_mnist_study.data import stack_predictions
 from fashion_mnist_study.plots import ImageGroup
+from fashion_mnist_study.predictions import stack_predictions
 from fashion_mnist_study.summary import mean_and_spread
 
 CLASS_NAMES: tuple[str, ...] = tuple(FashionMNIST.classes)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
 
-from fashion_mnist_study.checksums import corrupt, read_result, sha256_of
+from fashion_mnist_study.checksums import check_output, read_result, result_of_output
 
 # Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
 # differ between any two runs of the same settings: what the run cost, and the checksums of
@@ -20,6 +20,7 @@ RUN_KEYS = frozenset(
         "seconds",
         "seconds_this_run",
         "seconds_before_first_step",
+        "trained_at",
         "peak_rss_mb",
         "peak_gpu_mb",
         "sha256",
@@ -72,12 +73,18 @@ class Curves:
 
 def read_metrics(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A training job's metrics CSV, refused unless its bytes are the ones its job recorded."""
-    if sha256_of(path) != read_result(result_of(path))["sha256"]["metrics"]:
-        raise corrupt(path, f"its checksum differs from the one in {result_of(path)}")
+    check_output(path, "metrics", result_of(path))
     metrics = pd.read_csv(path)
     if metrics.empty:
         raise ValueError(f"{path}: no epochs recorded")
     return metrics
+
+
+def check_outputs(paths: list[str], name: str) -> None:
+    """Refuse training outputs `name` (weights, predictions) that are not the bytes their job
+    recorded: a job that lists them as inputs stops the run at a damaged one."""
+    for path in paths:
+        check_output(path, name, result_of_output(path))
 
 
 def load_curves(paths: list[str]) -> Curves:

@@ -13,7 +13,8 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property, partial
 from pathlib import Path
 
@@ -25,9 +26,9 @@ from tqdm import tqdm
 
 from fashion_mnist_study.atomic import atomic_path, write_text
 from fashion_mnist_study.checksums import seal_of, sha256_of
-from fashion_mnist_study.data import save_predictions
 from fashion_mnist_study.hardware import usable_cpus
 from fashion_mnist_study.models import build_model, count_parameters
+from fashion_mnist_study.predictions import save_predictions
 from fashion_mnist_study.progress import epoch_finished, training_started
 from fashion_mnist_study.settings import ModelSettings
 
@@ -364,6 +365,90 @@ def save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+@dataclass
+class Run:
+    """One training job's state, as `start_run` sets it up for the epoch loop."""
+
+    settings: ModelSettings
+    seed: int
+    device: torch.device
+    threads: int
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    step: TrainStep
+    checkpoints: Checkpoints
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    rows: list[dict]  # a metrics row per finished epoch
+    startup_seconds: dict[str, float] = field(default_factory=dict)  # StartupClock.phases
+
+    def state(self) -> dict:
+        """What a checkpoint holds besides its fingerprint."""
+        cuda = self.device.type == "cuda"
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state() if cuda else None,
+            "rows": self.rows,
+        }
+
+    def resume(self) -> None:
+        """Continue from the checkpoint if it matches; the metrics CSV then holds its epochs."""
+        state = self.checkpoints.load(self.device)
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["rng_cpu"])
+            if self.device.type == "cuda":
+                torch.cuda.set_rng_state(state["rng_cuda"])
+            self.rows = state["rows"]
+            print(f"resuming after epoch {len(self.rows)} from {self.checkpoints.path}",
+                  file=sys.stderr)  # fmt: skip
+        self.checkpoints.metrics_csv.parent.mkdir(parents=True, exist_ok=True)
+        write_metrics(self.checkpoints.metrics_csv, self.rows)
+
+
+def start_run(settings: ModelSettings, splits: dict[str, np.ndarray], seed: int,
+              device_setting: str, metrics_csv: str | os.PathLike[str],
+              checkpoint_path: str | os.PathLike[str], threads: int,
+              checkpoint_interval: float) -> Run:  # fmt: skip
+    """Device, threads, data on the device, the model and its optimizer, resumed from the
+    checkpoint if it matches; each phase's seconds logged."""
+    device = resolve_device(device_setting)
+    clock = StartupClock(device)
+    threads = configure_threads(threads)
+    keep_freed_memory()
+    configure_determinism(device)
+    torch.zeros(1, device=device)  # creates the CUDA context: its seconds show on their own
+    clock.lap("cuda" if device.type == "cuda" else "device")
+    print(
+        f"training {settings.name} seed {seed} on {device} with {threads} threads "
+        f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
+        file=sys.stderr,
+    )
+    x_train, y_train = as_tensors(splits["x_train"], splits["y_train"], device)
+    x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
+    clock.lap("data")
+    torch.manual_seed(seed)
+    model, optimizer = model_and_optimizer(settings, device)
+    checkpoints = Checkpoints(
+        Path(checkpoint_path),
+        Path(metrics_csv),
+        checkpoint_interval,
+        partial(fingerprint, settings, seed, device.type, splits),
+    )
+    step = TrainStep(model, optimizer, x_train, y_train, settings.batch_size)
+    run = Run(settings, seed, device, threads, model, optimizer, step, checkpoints, x_val, y_val,
+              rows=[])  # fmt: skip
+    run.resume()
+    step.prepare()
+    clock.lap("model_and_graph")
+    print(f"seconds before the first step: {clock.phases}", file=sys.stderr)
+    run.startup_seconds = clock.phases
+    return run
+
+
 def train_model(
     settings: ModelSettings,
     splits: dict[str, np.ndarray],
@@ -379,73 +464,23 @@ def train_model(
 
     A checkpoint is written after an epoch once `checkpoint_interval` seconds of training
     passed since the last one (0: after every epoch)."""
-    model_name = settings.name
-    device = resolve_device(device_setting)
-    clock = StartupClock(device)
-    threads = configure_threads(threads)
-    keep_freed_memory()
-    configure_determinism(device)
-    torch.zeros(1, device=device)  # creates the CUDA context: its seconds show on their own
-    clock.lap("cuda" if device.type == "cuda" else "device")
-    metrics_csv = Path(outputs.metrics)
-    print(
-        f"training {model_name} seed {seed} on {device} with {threads} threads "
-        f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
-        file=sys.stderr,
-    )
-
-    x_train, y_train = as_tensors(splits["x_train"], splits["y_train"], device)
-    x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
-    clock.lap("data")
-    torch.manual_seed(seed)
-    model, optimizer = model_and_optimizer(settings, device)
-    checkpoints = Checkpoints(
-        Path(checkpoint_path),
-        metrics_csv,
-        checkpoint_interval,
-        partial(fingerprint, settings, seed, device.type, splits),
-    )
-    rows: list[dict] = []
-    state = checkpoints.load(device)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng_cpu"])
-        if device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng_cuda"])
-        rows = state["rows"]
-        print(f"resuming after epoch {len(rows)} from {checkpoints.path}", file=sys.stderr)
-    metrics_csv.parent.mkdir(parents=True, exist_ok=True)
-    write_metrics(metrics_csv, rows)
-
-    def training_state() -> dict:
-        return {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-            "rows": rows,
-        }
-
-    n, batch_size = len(x_train), settings.batch_size
-    step = TrainStep(model, optimizer, x_train, y_train, batch_size)
-    step.prepare()
-    clock.lap("model_and_graph")
-    print(f"seconds before the first step: {clock.phases}", file=sys.stderr)
-    training_started(model_name, seed, settings.epochs, len(rows), device.type, threads)
+    run = start_run(settings, splits, seed, device_setting, outputs.metrics, checkpoint_path,
+                    threads, checkpoint_interval)  # fmt: skip
+    model, step, rows, n = run.model, run.step, run.rows, len(run.step.x)
+    training_started(settings.name, seed, settings.epochs, len(rows), run.device.type, run.threads)
     started = time.perf_counter()
     for epoch in range(len(rows) + 1, settings.epochs + 1):
         epoch_start = time.perf_counter()
-        order = torch.randperm(n, generator=epoch_generator(seed, epoch)).to(device)
+        order = torch.randperm(n, generator=epoch_generator(seed, epoch)).to(run.device)
         progress = partial(
             tqdm,
-            desc=f"{model_name} epoch {epoch}",
+            desc=f"{settings.name} epoch {epoch}",
             disable=not progress_bar,
             file=sys.stderr,
             mininterval=5,
         )
         train_loss, train_acc = train_one_epoch(step, order, progress)
-        val_loss, val_acc = evaluate(model, x_val, y_val)
+        val_loss, val_acc = evaluate(model, run.x_val, run.y_val)
         row = {
             "epoch": epoch,
             "train_loss": train_loss,
@@ -455,43 +490,55 @@ def train_model(
             "seconds": round(time.perf_counter() - epoch_start, 3),
         }
         rows.append(row)
-        checkpoints.add(row, training_state, last=epoch == settings.epochs)
-        print(f"{model_name} seed {seed} epoch {epoch}: {row}", file=sys.stderr)
-        epoch_finished(model_name, seed, settings.epochs, rows)  # a line on the console
-    checkpoints.flush()
-    training_seconds = time.perf_counter() - started
+        run.checkpoints.add(row, run.state, last=epoch == settings.epochs)
+        print(f"{settings.name} seed {seed} epoch {epoch}: {row}", file=sys.stderr)
+        epoch_finished(settings.name, seed, settings.epochs, rows)  # a line on the console
+    run.checkpoints.flush()
+    return finish_run(run, splits, outputs, training_seconds=time.perf_counter() - started)
 
+
+def finish_run(run: Run, splits: dict[str, np.ndarray], outputs: TrainOutputs,
+               training_seconds: float) -> dict:  # fmt: skip
+    """Test once, write the weights, the predictions and, last, the result that vouches for
+    them; delete the checkpoint. Returns the result."""
+    device, settings = run.device, run.settings
     x_test, y_test = as_tensors(splits["x_test"], splits["y_test"], device)
-    test_loss, test_acc = evaluate(model, x_test, y_test)
-    predicted = predict(model, x_test).cpu().numpy()
+    test_loss, test_acc = evaluate(run.model, x_test, y_test)
+    predicted = predict(run.model, x_test).cpu().numpy()
     peak_rss_mb, peak_gpu_mb = peak_memory_mb(device)
     result = {
-        "model": model_name,
-        "seed": seed,
+        "model": settings.name,
+        "seed": run.seed,
+        "settings": settings.as_dict(),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "test_loss": test_loss,
         "test_acc": test_acc,
         "n_test": len(x_test),
-        "params": count_parameters(model),
+        "params": count_parameters(run.model),
         "epochs": settings.epochs,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-        "threads": threads,
-        "seconds": round(sum(r["seconds"] for r in rows), 3),
+        "threads": run.threads,
+        "seconds": round(sum(r["seconds"] for r in run.rows), 3),
         "seconds_this_run": round(training_seconds, 3),
-        "seconds_before_first_step": clock.phases,
+        "seconds_before_first_step": run.startup_seconds,
         "peak_rss_mb": peak_rss_mb,
         "peak_gpu_mb": peak_gpu_mb,
     }
+    weights = {"settings": settings.as_dict(), "seed": run.seed,
+               "state_dict": run.model.state_dict()}  # fmt: skip
     with atomic_path(outputs.weights) as tmp:
-        torch.save(
-            {"settings": settings.as_dict(), "seed": seed, "state_dict": model.state_dict()}, tmp
-        )
+        torch.save(weights, tmp)
     save_predictions(outputs.predictions, predicted, splits["y_test"])
-    # Written last, the result vouches for the other outputs: readers check what they read
-    # against these checksums (summary.read_metrics), results restored from the cache too.
-    result["sha256"] = {"metrics": sha256_of(metrics_csv)}
+    # Written last, the result vouches for the other outputs: whoever reads one checks it
+    # against these checksums (checksums.check_output), results restored from the cache too.
+    result["sha256"] = {
+        name: sha256_of(path)
+        for name, path in [("metrics", run.checkpoints.metrics_csv),
+                           ("predictions", outputs.predictions), ("weights", outputs.weights)]
+    }  # fmt: skip
     result["seal"] = seal_of(result)
     write_text(outputs.result, json.dumps(result, indent=2) + "\n")
-    checkpoints.path.unlink(missing_ok=True)
+    run.checkpoints.path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # leave no empty checkpoint folders behind
-        checkpoints.path.parent.rmdir()
+        run.checkpoints.path.parent.rmdir()
     return result

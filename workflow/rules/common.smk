@@ -16,7 +16,7 @@ os.environ.update(
 
 from snakemake.logging import logger
 
-from fashion_mnist_study.cache import output_cache
+from fashion_mnist_study.cache import output_cache, protect_entries
 from fashion_mnist_study.config import ConfigError, model_sections, validate_config
 from fashion_mnist_study.hardware import (
     local_gpu_slots,
@@ -41,6 +41,24 @@ except ConfigError as error:
 # profiles/default turns on: going back to earlier settings restores their results at once.
 OUTPUT_CACHE = output_cache()
 
+
+# Entries are made read-only for everyone once stored (cache.protect_entries says why), by the
+# main process at the start and the end of each run: that covers entries that local and
+# cluster jobs stored, and those of older runs, without code in the jobs. A run that succeeds
+# then ends with its outcome on the console (report_outcome).
+onstart:
+    protect_entries(OUTPUT_CACHE)
+
+
+onsuccess:
+    protect_entries(OUTPUT_CACHE)
+    report_outcome()
+
+
+onerror:
+    protect_entries(OUTPUT_CACHE)
+
+
 # Every model, sweeps expanded: name -> its settings (keys sorted), the study's three first,
 # then the others by name, whatever the order of the config files.
 MODEL_SECTIONS = model_sections(config)
@@ -63,6 +81,7 @@ SPLITS = "resources/fashion_mnist/splits.npz"
 METRICS = "results/metrics/{model}/seed{seed}.csv"
 RESULTS = "results/metrics/{model}/seed{seed}.json"
 PREDICTIONS = "results/predictions/{model}/seed{seed}.npz"
+WEIGHTS = "results/models/{model}/seed{seed}.pt"
 CURVES = "results/plots/{model}_curves.png"
 CONFUSION = "results/plots/confusion_{model}.png"
 COMPARISONS = "results/tables/comparisons.csv"

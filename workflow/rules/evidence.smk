@@ -8,7 +8,7 @@ rule comparisons:
         code=package_modules(
             "comparisons",
             "evidence",
-            "data",
+            "predictions",
             "summary",
             "checksums",
             "job_inputs",

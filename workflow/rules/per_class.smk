@@ -6,7 +6,7 @@ rule per_class_accuracy:
         unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
         code=package_modules(
             "per_class",
-            "data",
+            "predictions",
             "plots",
             "summary",
             "checksums",
@@ -35,7 +35,7 @@ rule plot_confusion:
     input:
         predictions=lambda wc: per_seed(PREDICTIONS, wc.model),
         code=package_modules(
-            "per_class", "data", "plots", "summary", "checksums", "atomic"
+            "per_class", "predictions", "plots", "summary", "checksums", "atomic"
         ),
     output:
         report(
@@ -62,7 +62,13 @@ rule plot_cnn_vs_mlp_examples:
         cnn=per_seed(PREDICTIONS, "cnn"),
         mlp=per_seed(PREDICTIONS, "mlp"),
         code=package_modules(
-            "per_class", "data", "plots", "summary", "checksums", "atomic"
+            "per_class",
+            "data",
+            "predictions",
+            "plots",
+            "summary",
+            "checksums",
+            "atomic",
         ),
     output:
         report(

@@ -128,7 +128,7 @@ rule experiments_table:
             "experiments",
             "comparisons",
             "evidence",
-            "data",
+            "predictions",
             "summary",
             "checksums",
             "job_inputs",

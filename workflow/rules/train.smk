@@ -2,12 +2,19 @@ rule train:
     input:
         splits=SPLITS,
         code=package_modules(
-            "training", "models", "settings", "checksums", "data", "atomic", "hardware"
+            "training",
+            "models",
+            "settings",
+            "checksums",
+            "data",
+            "predictions",
+            "atomic",
+            "hardware",
         ),
     output:
         metrics=METRICS,
         test=RESULTS,
-        weights="results/models/{model}/seed{seed}.pt",
+        weights=WEIGHTS,
         predictions=PREDICTIONS,
     log:
         "logs/train/{model}/seed{seed}.log",
@@ -59,8 +66,9 @@ rule param_table:
 rule test_accuracy:
     input:
         results=expand(RESULTS, model=MODELS, seed=SEEDS),
+        weights=expand(WEIGHTS, model=MODELS, seed=SEEDS),
         code=package_modules(
-            "comparisons", "evidence", "data", "summary", "checksums", "atomic"
+            "comparisons", "evidence", "predictions", "summary", "checksums", "atomic"
         ),
     output:
         report(

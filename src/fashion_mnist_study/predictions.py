@@ -1,0 +1,49 @@
+"""A training job's test predictions: written by the job, read back (checked against the
+checksum its result recorded) by every job that compares models on the test images."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+import zlib
+
+import numpy as np
+
+from fashion_mnist_study.atomic import atomic_path
+from fashion_mnist_study.checksums import check_output, corrupt, result_of_output
+
+
+def save_predictions(
+    path: str | os.PathLike[str], predicted: np.ndarray, labels: np.ndarray
+) -> None:
+    """A model's predicted class for each test image, beside the true one (uint8, 20 kB)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(
+            handle, predicted=predicted.astype(np.uint8), label=labels.astype(np.uint8)
+        )
+
+
+def load_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted, label) arrays of one training job's test images."""
+    with np.load(path) as archive:
+        return archive["predicted"], archive["label"]
+
+
+def read_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted, label) of one training job, refused unless they are the bytes it wrote."""
+    check_output(path, "predictions", result_of_output(path))
+    try:
+        return load_predictions(path)
+    except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError) as error:
+        raise corrupt(path, f"it is not a readable predictions archive ({error!r})") from None
+
+
+def stack_predictions(paths: list[str | os.PathLike[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """One model's seeds, each checked: predicted classes (n_seeds, n_images) and the true
+    ones (n_images)."""
+    runs = [read_predictions(path) for path in paths]
+    labels = runs[0][1]
+    for path, (_, other) in zip(paths, runs, strict=True):
+        if not np.array_equal(other, labels):
+            raise ValueError(f"{path}: its test labels differ from those of {paths[0]}")
+    return np.stack([predicted for predicted, _ in runs]), labels
