@@ -189,6 +189,15 @@ def test_the_cache_files_are_the_cached_rules_named_outputs(workflow_copy: Path)
     }
 
 
+def test_planning_leaves_this_process_as_it_was(workflow_copy: Path) -> None:
+    """The Snakefile, parsed in this process, points PYTHONPATH and sys.path at the copy's
+    src/: afterwards this process's later imports and subprocesses must not see it."""
+    before = (os.environ.get("PYTHONPATH"), list(sys.path), os.getcwd())
+    with planned_workflow(workflow_copy, [workflow_copy / SMOKE[1]]):
+        assert str(workflow_copy / "src") in os.environ["PYTHONPATH"]
+    assert (os.environ.get("PYTHONPATH"), list(sys.path), os.getcwd()) == before
+
+
 def test_prune_removes_only_entries_the_config_does_not_use(
     workflow_copy: Path, cache: Path, capsys
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,21 @@ LOCKS = Path(".snakemake/locks")
 
 class CacheCommandError(RuntimeError):
     """Something the cache command cannot do, said in one line for the user."""
+
+
+@contextlib.contextmanager
+def process_state_kept() -> Iterator[None]:
+    """Parsing the Snakefile in this process runs common.smk, which puts the workflow's src/
+    on sys.path and PYTHONPATH for its jobs: undo that (and any change of the working
+    directory) afterwards, so later imports and subprocesses of the caller are unchanged."""
+    environ, path, cwd = dict(os.environ), list(sys.path), os.getcwd()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
+        os.chdir(cwd)
 
 
 @contextlib.contextmanager
@@ -41,7 +57,7 @@ def planned_workflow(workdir: Path, configfiles: list[Path]) -> Iterator[object]
     for path in configs:
         if not path.is_file():
             raise CacheCommandError(f"--configfile {path}: no such file")
-    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+    with process_state_kept(), SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(cores=1),
             config_settings=ConfigSettings(configfiles=configs),
