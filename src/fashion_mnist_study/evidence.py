@@ -39,9 +39,6 @@ class Interval:
     low: float
     high: float
 
-    def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
-
 
 def wilson_interval(right: int, n: int, confidence: float) -> Interval:
     """Wilson score interval of a proportion: `right` successes out of `n`."""
