@@ -1,0 +1,135 @@
+"""The reports in a real browser (Debian's headless Chromium, driven by Playwright): the
+smoke run's report.html and Snakemake's `--report` page load without errors, show every
+image and fit a 1280 px wide window; the `--report` page lists the study's categories and
+opens the study's report."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO, SMOKE, needs_debian_data, replace_file, snakemake
+from page_checks import (
+    OpenPage,
+    chromium_missing,
+    launch,
+    open_page,
+    sticking_out,
+    undecoded_images,
+)
+
+pytestmark = [
+    needs_debian_data,
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or ""),
+]
+
+# Every category a rule files a result under (subcategories, named by wildcards, left out).
+CATEGORIES = sorted(
+    {
+        category
+        for rules in (REPO / "workflow/rules").glob("*.smk")
+        for category in re.findall(r'\bcategory="([^"{]+)"', rules.read_text())
+    }
+)
+STUDY_REPORT = "results/report/report.html"
+# The category the report rule files the study's report under.
+STUDY_REPORT_CATEGORY = re.search(
+    rf'"{STUDY_REPORT}",\s*caption="[^"]+",\s*category="([^"]+)"',
+    (REPO / "workflow/rules/report.smk").read_text(),
+).group(1)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+def with_a_sweep(experiments: Path) -> None:
+    """experiments.csv as a sweep of cnn_regularized over dropout and learning rate would make
+    it: four more models and a setting column more (the numbers are cnn_regularized's)."""
+    table = pd.read_csv(experiments, keep_default_na=False, na_values="")
+    base = table[table["model"] == "cnn_regularized"]
+    swept = [
+        base.assign(model=f"cnn_regularized-dropout-{dropout}-lr-{lr}", dropout=dropout, lr=lr)
+        for dropout in (0.3, 0.5)
+        for lr in (0.001, 0.01)
+    ]
+    columns = list(table.columns)
+    columns.insert(columns.index("params"), "lr")
+    swept_table = pd.concat([table.assign(lr=0.001), *swept])[columns]
+    replace_file(experiments, swept_table.to_csv(index=False).encode())
+
+
+@pytest.fixture(scope="module")
+def reports(finished_smoke_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The pages to check: the smoke run's report.html; the same with a sweep's models in its
+    experiments table (the widest table the report shows); Snakemake's `--report` page."""
+    sweep = tmp_path_factory.mktemp("sweep") / "workflow"
+    shutil.copytree(finished_smoke_run, sweep, symlinks=True)
+    with_a_sweep(sweep / "results/tables/experiments.csv")
+    snakemake(sweep, STUDY_REPORT, "--cores", "1", *SMOKE)
+    snakemake(sweep, "--report", "results/report/snakemake_report.html", *SMOKE)
+    return {
+        "report.html": finished_smoke_run / STUDY_REPORT,
+        "report.html with a sweep": sweep / STUDY_REPORT,
+        "snakemake --report": sweep / "results/report/snakemake_report.html",
+    }
+
+
+@pytest.fixture(params=["report.html", "report.html with a sweep", "snakemake --report"])
+def opened(request: pytest.FixtureRequest, reports: dict[str, Path], browser) -> Iterator[OpenPage]:
+    page = open_page(browser, reports[request.param])
+    yield page
+    page.page.close()
+
+
+def open_study_report_from(snakemake_report: OpenPage):
+    """Click the study report's category, then the eye beside report.html: the study's report
+    opens in a frame of the page."""
+    page = snakemake_report.page
+    page.get_by_role("link", name=STUDY_REPORT_CATEGORY, exact=True).click()
+    page.locator("tr", has_text=STUDY_REPORT).locator("a[iconname=eye]").click()
+    frame = page.locator("iframe").element_handle().content_frame()
+    frame.wait_for_load_state()
+    return frame
+
+
+def test_page_logs_no_console_error(opened: OpenPage) -> None:
+    assert not opened.errors, "\n".join(opened.errors)
+
+
+def test_every_image_decodes(opened: OpenPage) -> None:
+    undecoded = undecoded_images(opened.page)
+    assert not undecoded, f"images that do not decode: {undecoded}"
+
+
+def test_page_fits_a_1280px_viewport(opened: OpenPage) -> None:
+    outside = sticking_out(opened.page)
+    assert not outside, f"wider than the 1280 px window: {outside}"
+
+
+def test_snakemake_report_lists_the_study_categories(reports: dict[str, Path], browser) -> None:
+    page = open_page(browser, reports["snakemake --report"]).page
+    for category in CATEGORIES:
+        assert page.get_by_role("link", name=category, exact=True).is_visible(), category
+
+
+def test_snakemake_report_opens_the_study_report(reports: dict[str, Path], browser) -> None:
+    opened = open_page(browser, reports["snakemake --report"])
+    frame = open_study_report_from(opened)
+    assert frame.locator("h1").inner_text().startswith("Fashion-MNIST study")
+    assert not undecoded_images(frame), f"images that do not decode: {undecoded_images(frame)}"
+    width = frame.evaluate("window.innerWidth")
+    outside = sticking_out(frame, width)
+    assert not outside, f"wider than its {width} px frame: {outside}"
+    assert not opened.errors, "\n".join(opened.errors)
