@@ -437,14 +437,20 @@ def test_two_seed_test_accuracies_are_mean_and_spread_with_both_intervals(
 def test_test_accuracy_table_lists_every_model(two_seeds: Built) -> None:
     table = two_seeds.markdown.split("## Test accuracy of every model")[1]
     for row in (
-        "| cnn | 0 1 | 91.20% ± 0.14 (95% CI 90.63 to 91.74% over the test images, "
+        "| cnn | 2 (0, 1) | 91.20% ± 0.14 (95% CI 90.63 to 91.74% over the test images, "
         "89.93 to 92.47% over seeds) | 2,003,754 | 4 |",
-        "| cnn_regularized | 0 1 | 92.00% ± 0.14 (95% CI 91.45 to 92.52% over the test "
+        "| cnn_regularized | 2 (0, 1) | 92.00% ± 0.14 (95% CI 91.45 to 92.52% over the test "
         "images, 90.73 to 93.27% over seeds) | 2,003,754 | 4 |",
-        "| mlp | 0 1 | 84.20% ± 0.28 (95% CI 83.47 to 84.90% over the test images, "
+        "| mlp | 2 (0, 1) | 84.20% ± 0.28 (95% CI 83.47 to 84.90% over the test images, "
         "81.66 to 86.74% over seeds) | 2,004,618 | 4 |",
     ):
         assert row in table
+
+
+def test_test_accuracy_table_says_how_many_seeds_and_which(one_seed: Built) -> None:
+    for page in (one_seed.markdown, one_seed.html):
+        table = page.split("Test accuracy of every model")[1]
+        assert re.search(r"\| cnn \| 1 \(0\) \||<td>cnn</td><td>1 \(0\)</td>", table)
 
 
 def test_cnn_curves_sentence_matches_the_last_and_best_epoch(one_seed: Built) -> None:

@@ -437,6 +437,13 @@ def class_section(study: Study) -> dict[str, object]:
     }  # fmt: skip
 
 
+def seeds_text(seeds: object) -> str:
+    """How many seeds and which, from test_accuracy.csv's space-separated `seeds` (which
+    pandas reads as a number when there is one): '1 (0)', '3 (0, 1, 2)'."""
+    listed = str(seeds).split()
+    return f"{len(listed)} ({', '.join(listed)})"
+
+
 def accuracy_table(study: Study) -> dict[str, object]:
     accuracy = study.test_accuracy
     return table(
@@ -444,7 +451,7 @@ def accuracy_table(study: Study) -> dict[str, object]:
         pd.DataFrame(
             {
                 "model": accuracy["model"],
-                "seeds": accuracy["seeds"],
+                "seeds": accuracy["seeds"].map(seeds_text),
                 "test accuracy": [study.accuracy_text(model) for model in accuracy["model"]],
                 "parameters": accuracy["params"].map("{:,}".format),
                 "epochs": accuracy["epochs"],
