@@ -7,6 +7,7 @@ import dataclasses
 import html
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from matplotlib.text import Text
 from PIL import Image
 
 from fashion_mnist_study import comparisons, per_class, plots, summary
@@ -44,6 +46,12 @@ SECTIONS = (
     "3 MLP vs CNN",
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The study's figure settings (dpi, panel sizes), at which the report shows its figures.
+STUDY_STYLE = yaml.safe_load((REPO / "config/config.yaml").read_text())["plots"]
+# The HTML report's text column: max-width 60em of a 16 px font (templates/report.html.j2); a
+# wider figure is shown scaled down to it. Text smaller than LEGIBLE_PX there is hard to read.
+REPORT_COLUMN_PX = 960
+LEGIBLE_PX = 11
 
 
 # Of each class's test images, how many a model gets right; a run's test accuracy (its JSON's)
@@ -339,6 +347,56 @@ def rebuilt(tmp_path: Path, figures: dict[str, Path], **changes) -> Built:
 
 
 # --- figures --------------------------------------------------------------------------------
+
+
+def illegible_text(draw, png: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """The texts that `draw()` puts in the figure it saves to `png` and that the HTML report
+    shows under LEGIBLE_PX high: their font size at the figure's dpi, scaled down with a figure
+    wider than the report's column."""
+    saved = []
+    save = plots._save
+    monkeypatch.setattr(
+        plots, "_save", lambda fig, path, dpi: saved.append((fig, dpi)) or save(fig, path, dpi)
+    )
+    draw()
+    ((fig, dpi),) = saved
+    scale = min(1.0, REPORT_COLUMN_PX / Image.open(png).width)
+    hidden = [  # the tick labels and axis labels of axes turned off
+        text
+        for ax in fig.axes
+        if not ax.axison
+        for text in [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label]
+    ]
+    shown = {
+        text.get_text(): round(text.get_fontsize() * dpi / 72 * scale, 1)
+        for text in fig.findobj(Text)
+        if text.get_text().strip() and text.get_visible() and text not in hidden
+    }
+    return {text: px for text, px in shown.items() if px < LEGIBLE_PX}
+
+
+def test_confusion_matrix_text_is_legible_in_the_report(
+    one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    matrix = per_class.confusion_matrix(
+        *stack_predictions(one_seed.data.paths["predictions"]["cnn"])
+    )
+    png = tmp_path / "confusion.png"
+    names = list(per_class.CLASS_NAMES)
+    draw = partial(plots.plot_confusion, "cnn", matrix, names, png, STUDY_STYLE)
+    assert illegible_text(draw, png, monkeypatch) == {}
+
+
+def test_example_captions_are_legible_in_the_report(
+    one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cnn, labels = stack_predictions(one_seed.data.paths["predictions"]["cnn"])
+    mlp, _ = stack_predictions(one_seed.data.paths["predictions"]["mlp"])
+    images = np.random.default_rng(1).integers(0, 256, (10 * IMAGES_PER_CLASS, 28, 28), np.uint8)
+    groups = per_class.disagreement_groups(images, {"CNN": cnn, "MLP": mlp}, labels)
+    png = tmp_path / "examples.png"
+    draw = partial(plots.plot_image_groups, groups, png, STUDY_STYLE)
+    assert illegible_text(draw, png, monkeypatch) == {}
 
 
 @pytest.mark.parametrize("study", ["one_seed", "two_seeds"])

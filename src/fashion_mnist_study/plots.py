@@ -180,11 +180,11 @@ def plot_confusion(
         if share >= 0.005:
             color = "white" if share > 0.6 else "black"
             ax.text(
-                column, row, f"{100 * share:.0f}", ha="center", va="center", fontsize=6, color=color
+                column, row, f"{100 * share:.0f}", ha="center", va="center", fontsize=9, color=color
             )
     ticks = np.arange(len(class_names))
-    ax.set_xticks(ticks, class_names, rotation=45, ha="right", fontsize=7)
-    ax.set_yticks(ticks, class_names, fontsize=7)
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right", fontsize=9)
+    ax.set_yticks(ticks, class_names, fontsize=9)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(f"{LABELS.get(model, model)}: test images per true class (%)")
@@ -225,13 +225,13 @@ def plot_image_groups(groups: list[ImageGroup], path: str, style: dict) -> None:
     for ax, group in zip(axes[:, 0], groups, strict=True):
         ax.imshow(group.grid, cmap="gray", vmin=0, vmax=1)
         ax.set_axis_off()
-        ax.set_title(group.title, fontsize=8)
+        ax.set_title(group.title, fontsize=10)
         pitch = group.tile + group.padding
         for i, caption in enumerate(group.captions):
             row, column = divmod(i, group.columns)
             x = group.padding + pitch * column + group.tile / 2
             y = group.padding + pitch * row + group.tile + 1
-            ax.text(x, y, caption, ha="center", va="top", fontsize=4.5)
+            ax.text(x, y, caption, ha="center", va="top", fontsize=8)
     _save(fig, path, style["dpi"])
 
 
