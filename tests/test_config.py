@@ -155,6 +155,8 @@ def test_a_sweep_expands_into_predictably_named_models() -> None:
     assert sections["cnn_regularized-dropout-0.3"] == {
         **CONFIG["models"]["cnn_regularized"],
         "dropout": 0.3,
+        "precision": "float32",  # from the training section
+        "tf32": False,
     }
     assert sections["mlp-hidden_sizes-64-learning_rate-0.01"]["hidden_sizes"] == [64]
 
