@@ -61,6 +61,15 @@ def expand_sweep(models: dict[str, dict], sweep: dict) -> dict[str, dict]:
 TRAINING_DEFAULTS = {"precision": "float32", "tf32": False}
 
 
+def sweep_bases(config: dict) -> dict[str, str]:
+    """The base model of every model a sweep made, by the made model's name."""
+    return {
+        name: sweep["base"]
+        for sweep in config.get("sweeps") or []
+        for name in expand_sweep(config["models"], sweep)
+    }
+
+
 def model_sections(config: dict) -> dict[str, dict]:
     """Every model to train, sweeps expanded: name -> its section with sorted keys, the
     study's models first, then the others by name (whatever order the config files list
