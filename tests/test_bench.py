@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -55,3 +56,20 @@ def test_each_model_is_timed_in_its_own_process(
 def test_a_failing_benchmark_process_is_an_error_not_a_hang() -> None:
     with pytest.raises(RuntimeError, match="benchmark process for resnet failed"):
         training_seconds(["cnn", "resnet"], threads=1, together=True, images=64, rounds=1)
+
+
+def test_the_step_table_times_each_precision_against_the_notebook_and_its_own_ceiling(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    bench.main(["--device", "cpu", "--models", "mlp", "--images", "64", "--rounds", "1"])
+    out = capsys.readouterr().out
+    assert "matmul 2048x2048 float32" in out
+    assert re.search(r"matmul \d+x\d+ bfloat16: [\d.]+ GFLOP/s", out)
+    rows = [line.split() for line in out.splitlines() if line.startswith("mlp ")]
+    assert [row[1:3] for row in rows] == [
+        ["notebook", "float32"],
+        ["project", "float32"],
+        ["project", "bfloat16"],
+    ]
+    assert rows[0][4] == "1.00x"  # the notebook is the reference of the speed-ups
+    assert all(float(row[3]) > 0 and row[6].endswith("%") for row in rows)

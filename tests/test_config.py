@@ -13,6 +13,7 @@ from fashion_mnist_study.config import (
     ConfigError,
     model_sections,
     model_settings,
+    sweep_bases,
     validate_config,
 )
 
@@ -155,8 +156,16 @@ def test_a_sweep_expands_into_predictably_named_models() -> None:
     assert sections["cnn_regularized-dropout-0.3"] == {
         **CONFIG["models"]["cnn_regularized"],
         "dropout": 0.3,
+        "precision": "float32",  # from the training section
+        "tf32": False,
     }
     assert sections["mlp-hidden_sizes-64-learning_rate-0.01"]["hidden_sizes"] == [64]
+    assert sweep_bases(config) == {
+        "cnn_regularized-dropout-0.3": "cnn_regularized",
+        "cnn_regularized-dropout-0.5": "cnn_regularized",
+        "mlp-hidden_sizes-64-learning_rate-0.01": "mlp",
+        "mlp-hidden_sizes-128x32-learning_rate-0.01": "mlp",
+    }
 
 
 @pytest.mark.parametrize(

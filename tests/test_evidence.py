@@ -132,6 +132,16 @@ def test_compared_pairs_are_the_studys_then_every_model_against_the_baseline() -
     ]
 
 
+def test_a_swept_model_is_compared_with_its_sweeps_base_as_well() -> None:
+    models = ["cnn", "cnn_regularized", "mlp", "cnn-precision-bfloat16", "mlp-precision-bfloat16"]
+    bases = {"cnn-precision-bfloat16": "cnn", "mlp-precision-bfloat16": "mlp"}
+    assert comparisons.compared_pairs(models, "cnn", bases)[2:] == [
+        ("cnn-precision-bfloat16", "cnn"),  # the baseline is its base: listed once
+        ("mlp-precision-bfloat16", "cnn"),
+        ("mlp-precision-bfloat16", "mlp"),
+    ]
+
+
 def test_one_seed_comparison_counts_b_and_c_and_rests_on_mcnemar() -> None:
     # 100 images: a wrong on 0-9, b wrong on 5-24 -> b (only a right) = 15, c = 5
     right = {

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from conftest import REPO, needs_debian_data, replace_file, smoke_run_output
 
 from fashion_mnist_study.gpu_check import (
     Step,
     StudyRun,
+    config_overrides,
     differences,
     job_spans,
     learned_numbers,
@@ -196,3 +198,17 @@ def test_without_a_gpu_the_check_runs_on_the_cpu_and_says_the_gpu_was_not_checke
     assert out.rstrip().endswith("the GPU path was not checked.")
     assert (tmp_path / "default/results/report/report.html").is_file()
     assert (tmp_path / "cuda_tests.log").is_file() and (tmp_path / "bench.log").is_file()
+
+
+def test_the_bfloat16_study_gets_its_precision_and_the_data_folder_as_config(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/config.yaml").write_text(yaml.safe_dump({"data": {"mirrors": ["m"]}}))
+    assert config_overrides(tmp_path, None, smoke=False) == []
+    arguments = config_overrides(tmp_path, tmp_path, smoke=True, precision="bfloat16")
+    assert arguments == ["--configfile", "config/smoke.yaml", "config/gpu_check.yaml"]
+    assert yaml.safe_load((tmp_path / "config/gpu_check.yaml").read_text()) == {
+        "data": {"mirrors": [str(tmp_path), "m"]},
+        "training": {"precision": "bfloat16"},
+    }

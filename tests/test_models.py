@@ -160,3 +160,13 @@ def test_dropout_gradient_is_its_mask_and_eval_mode_is_the_identity() -> None:
     assert torch.equal(x.grad, (out != 0) * (65536 / 19661))
     assert torch.equal(dropout.eval()(x), x)
     assert torch.equal(Dropout(0.0).train()(x), x)
+
+
+def test_dropout_in_bfloat16_stays_bfloat16_and_rescales_like_float32() -> None:
+    x = torch.rand(64, 3000)
+    torch.manual_seed(2)
+    reference = Dropout(0.7).train()(x)
+    torch.manual_seed(2)
+    out = Dropout(0.7).train()(x.bfloat16())
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out, (x.bfloat16().float() * (reference != 0) * (65536 / 19661)).bfloat16())

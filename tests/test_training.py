@@ -279,12 +279,14 @@ def test_auto_device_falls_back_to_cpu_without_gpu() -> None:
 
 
 @pytest.mark.cuda
-def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path) -> None:
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path, precision: str) -> None:
     splits = tiny_splits()
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         train_model(
-            settings=TINY_CNN, splits=splits, seed=3, device_setting="cuda",
+            settings=replace(TINY_CNN, precision=precision), splits=splits, seed=3,
+            device_setting="cuda",
             outputs=outputs(tmp_path / folder), checkpoint_path=tmp_path / folder / "seed3.ckpt",
             progress_bar=False,
         )  # fmt: skip
@@ -293,15 +295,17 @@ def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path) -> N
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, precision: str
 ) -> None:
     from fashion_mnist_study import training
 
     def train(folder: str) -> None:
         (tmp_path / folder).mkdir()
         train_model(
-            settings=TINY_CNN, splits=tiny_splits(n_train=240), seed=3, device_setting="cuda",
+            settings=replace(TINY_CNN, precision=precision), splits=tiny_splits(n_train=240),
+            seed=3, device_setting="cuda",
             outputs=outputs(tmp_path / folder), checkpoint_path=tmp_path / folder / "seed3.ckpt",
             progress_bar=False,
         )  # fmt: skip

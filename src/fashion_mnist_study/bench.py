@@ -1,11 +1,14 @@
-"""Training throughput: the project's step against a plain notebook-style loop, side by side.
+"""Training throughput: the project's step, in float32 and in bfloat16 mixed precision, against
+a plain notebook-style loop, side by side.
 
     python -m fashion_mnist_study.bench [--device auto] [--batch-size 64] [--rounds 5]
+                                        [--precisions float32 bfloat16]
     python -m fashion_mnist_study.bench --side-by-side
 
-For each model it alternates the two loops round by round on the same random images, keeps
-the best round of each (the least disturbed by other processes), and relates both to the
-machine's float32 matmul rate measured in the same run. Nothing here changes what is learned.
+For each model it alternates the loops round by round on the same random images, keeps the
+best round of each (the least disturbed by other processes), and relates each precision's step
+to the machine's matmul rate in that precision, measured in the same run (the ceiling: the
+share of it a step reaches). Nothing here changes what is learned.
 
 --side-by-side times what the workflow's scheduling choice rests on. On the CPU: the two CNNs
 trained one after the other with all CPUs each, against side by side with the CPUs shared out
@@ -30,6 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from fashion_mnist_study.hardware import threads_per_job, usable_cpus
 from fashion_mnist_study.models import build_model
+from fashion_mnist_study.precision import PRECISIONS, native_bfloat16
 from fashion_mnist_study.settings import STUDY_MODELS, ModelSettings
 from fashion_mnist_study.training import (
     TrainStep,
@@ -62,7 +66,7 @@ def notebook_model(name: str) -> nn.Module:
     return nn.Sequential(layers)
 
 
-def study_settings(name: str, batch_size: int) -> ModelSettings:
+def study_settings(name: str, batch_size: int, precision: str = "float32") -> ModelSettings:
     """The study's model `name` as config/config.yaml sets it, for one epoch."""
     if name not in STUDY_MODELS:
         raise ValueError(f"unknown model {name!r}; the study's: {', '.join(STUDY_MODELS)}")
@@ -71,6 +75,7 @@ def study_settings(name: str, batch_size: int) -> ModelSettings:
         name=name, architecture="mlp" if name == "mlp" else "cnn", epochs=1,
         batch_size=batch_size, learning_rate=1e-3, weight_decay=1e-5 if regularized else 0.0,
         dropout=0.7 if regularized else 0.0, hidden_sizes=MLP_HIDDEN if name == "mlp" else (),
+        precision=precision,
     )  # fmt: skip
 
 
@@ -79,8 +84,11 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
-    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+def matmul_gflops(
+    device: torch.device, dtype: torch.dtype = torch.float32, size: int = 2048, repeats: int = 10
+) -> float:
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
     a @ b  # warm-up
     synchronize(device)
     start = time.perf_counter()
@@ -120,11 +128,13 @@ def notebook_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) 
     return run
 
 
-def project_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> Callable:
+def project_loop(
+    name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int, precision: str = "float32"
+) -> Callable:
     """The workflow's own model setup and epoch loop (fashion_mnist_study.training)."""
     model, optimizer = model_and_optimizer(study_settings(name, batch_size), x.device)
     generator = torch.Generator().manual_seed(0)
-    step = TrainStep(model, optimizer, x, y, batch_size)
+    step = TrainStep(model, optimizer, x, y, batch_size, precision)
 
     def run() -> None:
         order = torch.randperm(len(x), generator=generator).to(x.device)
@@ -245,6 +255,45 @@ def side_by_side(images: int, rounds: int, repeats: int, device: torch.device) -
               + f"{len(models) * rounds * images / both:>12.0f}")  # fmt: skip
 
 
+def matmul_ceilings(device: torch.device, precisions: list[str]) -> dict[str, float]:
+    """GFLOP/s of a square matmul in each precision, printed as measured. Emulated bfloat16
+    gets 512x512 matrices: at 2048 one product took a minute on a CPU without it."""
+    ceilings = {}
+    for precision in precisions:
+        emulated = precision == "bfloat16" and not native_bfloat16(device)
+        size = 512 if emulated else 2048
+        ceilings[precision] = matmul_gflops(device, getattr(torch, precision), size)
+        print(
+            f"matmul {size}x{size} {precision}: {ceilings[precision]:.1f} GFLOP/s"
+            + (" (emulated: no native bfloat16 here)" if emulated else "")
+        )
+    return ceilings
+
+
+def step_table(models: list[str], precisions: list[str], x: torch.Tensor, y: torch.Tensor,
+               batch_size: int, rounds: int) -> None:  # fmt: skip
+    """Per model, the notebook loop and the project's step in each precision, timed in
+    alternation; each step's rate against the notebook's and against its precision's matmul."""
+    ceilings = matmul_ceilings(x.device, precisions)
+    print(
+        f"{'model':<16}{'loop':<19}{'img/s':>9}{'speed-up':>10}"
+        f"{'GFLOP/s':>9}{'of matmul':>10}{'s/epoch':>9}"
+    )
+    for model in models:
+        loops = {"notebook float32": notebook_loop(model, x, y, batch_size)}
+        for precision in precisions:
+            loops[f"project {precision}"] = project_loop(model, x, y, batch_size, precision)
+        rates = best_rate(loops, len(x), rounds)
+        flops = training_flops_per_image(model, batch_size)
+        for label, rate in rates.items():
+            gflops = rate * flops / 1e9
+            print(
+                f"{model:<16}{label:<19}{rate:>9.0f}{rate / rates['notebook float32']:>9.2f}x"
+                f"{gflops:>9.1f}{gflops / ceilings[label.split()[1]]:>10.0%}"
+                f"{TRAIN_IMAGES / rate:>9.1f}"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -253,6 +302,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=usable_cpus())
     parser.add_argument("--models", nargs="+", default=list(STUDY_MODELS), choices=STUDY_MODELS)
+    parser.add_argument(
+        "--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS,
+        help="the project's step in each (bfloat16 is emulated, and slow, on a CPU without it)",
+    )  # fmt: skip
     parser.add_argument(
         "--side-by-side",
         action="store_true",
@@ -275,27 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     x = torch.rand(args.images, 1, 28, 28, device=device)
     y = torch.randint(0, 10, (args.images,), device=device)
-    matmul = matmul_gflops(device)
-    print(f"matmul 2048x2048 float32: {matmul:.1f} GFLOP/s")
-    print(
-        f"{'model':<16}{'notebook img/s':>15}{'project img/s':>15}{'speed-up':>10}"
-        f"{'GFLOP/s':>9}{'of matmul':>10}{'s/epoch':>9}"
-    )
-    for model in args.models:
-        rates = best_rate(
-            {
-                "notebook": notebook_loop(model, x, y, args.batch_size),
-                "project": project_loop(model, x, y, args.batch_size),
-            },
-            args.images,
-            args.rounds,
-        )
-        gflops = rates["project"] * training_flops_per_image(model, args.batch_size) / 1e9
-        print(
-            f"{model:<16}{rates['notebook']:>15.0f}{rates['project']:>15.0f}"
-            f"{rates['project'] / rates['notebook']:>9.2f}x{gflops:>9.1f}"
-            f"{gflops / matmul:>10.0%}{TRAIN_IMAGES / rates['project']:>9.1f}"
-        )
+    step_table(args.models, args.precisions, x, y, args.batch_size, args.rounds)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Every comparison the study makes, with its evidence, from the models' test predictions:
-results/tables/comparisons.csv (the study's pairs and every model against the baseline) and
+results/tables/comparisons.csv (the study's pairs, every model against the baseline and every
+swept model against its sweep's base) and
 results/tables/class_comparisons.csv (the CNN against the MLP, class by class)."""
 
 from __future__ import annotations
@@ -79,13 +80,18 @@ def accuracy_summary(results: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis("model").reset_index()[TEST_ACCURACY_COLUMNS]
 
 
-def compared_pairs(models: list[str], baseline: str) -> list[tuple[str, str]]:
-    """The study's pairs, then every other model against `baseline`; a pair already listed
-    (in either order) is not repeated."""
+def compared_pairs(
+    models: list[str], baseline: str, sweep_bases: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The study's pairs, then every other model against `baseline` and, for a model a sweep
+    made, against the sweep's base too (what the sweep changed: `mlp-precision-bfloat16`
+    against `mlp`); a pair already listed (in either order) is not repeated."""
     pairs = list(STUDY_PAIRS)
     for model in models:
-        if model != baseline and {model, baseline} not in [set(pair) for pair in pairs]:
-            pairs.append((model, baseline))
+        for reference in (baseline, (sweep_bases or {}).get(model)):
+            if reference in (None, model) or {model, reference} in map(set, pairs):
+                continue
+            pairs.append((model, reference))
     return pairs
 
 

@@ -57,15 +57,31 @@ def expand_sweep(models: dict[str, dict], sweep: dict) -> dict[str, dict]:
     return expanded
 
 
+# Settings a model may leave to the `training` section, and their defaults there.
+TRAINING_DEFAULTS = {"precision": "float32", "tf32": False}
+
+
+def sweep_bases(config: dict) -> dict[str, str]:
+    """The base model of every model a sweep made, by the made model's name."""
+    return {
+        name: sweep["base"]
+        for sweep in config.get("sweeps") or []
+        for name in expand_sweep(config["models"], sweep)
+    }
+
+
 def model_sections(config: dict) -> dict[str, dict]:
     """Every model to train, sweeps expanded: name -> its section with sorted keys, the
     study's models first, then the others by name (whatever order the config files list
-    them in, so reordering a file changes no params and no table)."""
+    them in, so reordering a file changes no params and no table). A model without its own
+    `precision` or `tf32` gets the `training` section's, so every section says what it is
+    trained in."""
+    defaults = {key: config["training"].get(key, value) for key, value in TRAINING_DEFAULTS.items()}
     sections = dict(config["models"])
     for sweep in config.get("sweeps") or []:
         sections.update(expand_sweep(config["models"], sweep))
     order = [*STUDY_MODELS, *sorted(set(sections) - set(STUDY_MODELS))]
-    return {name: dict(sorted(sections[name].items())) for name in order}
+    return {name: dict(sorted({**defaults, **sections[name]}.items())) for name in order}
 
 
 def model_settings(config: dict) -> dict[str, ModelSettings]:

@@ -5,7 +5,9 @@ whole study in fresh folders, then one summary of where the time went.
 
 (`make gpu-check` runs this in an environment made from the machine's own PyTorch.) The study
 runs twice: as a local run does, trainings taking turns on the GPU, then with all three
-trainings sharing it (`--resources gpu=3`); their numbers must be identical. Without a GPU it
+trainings sharing it (`--resources gpu=3`); their numbers must be identical. A third run
+trains in bfloat16 mixed precision (`training.precision: bfloat16`), for its times and
+accuracies beside float32's. Without a GPU it
 checks the same path on the CPU with the smoke settings, says so, and exits with status 1:
 nothing about the GPU was checked. Each step's whole output goes to a log file in the work
 folder.
@@ -37,6 +39,9 @@ SMOKE_CONFIG = "config/smoke.yaml"
 CUDA_TESTS = "cuda tests"
 # The study's three trainings at once on one GPU (hardware.TRAININGS_PER_GPU is the default).
 SHARED_GPU = ["--resources", "gpu=3"]
+# Without a GPU the benchmark only shows that it runs: a short float32 round (bfloat16 may be
+# emulated on the CPU, and minutes slower).
+CPU_BENCH = ["--images", "256", "--rounds", "1", "--precisions", "float32"]
 
 
 def copy_workflow(destination: Path, source: Path = REPO) -> Path:
@@ -248,26 +253,62 @@ def describe_device() -> tuple[str, bool]:
     return f"{name}, torch {torch.__version__}, CUDA {torch.version.cuda}, {cpus} CPUs", True
 
 
-def data_override(workdir: Path, data: Path | None, smoke: bool) -> list[str]:
+def config_overrides(
+    workdir: Path, data: Path | None, smoke: bool, precision: str = "float32"
+) -> list[str]:
     """--configfile arguments: the smoke settings on the CPU; `data` as the first mirror
-    (where the files come from changes no output)."""
+    (where the files come from changes no output); the trainings' precision."""
     files = [SMOKE_CONFIG] if smoke else []
+    override: dict = {}
     if data is not None:
         mirrors = yaml.safe_load((workdir / "config/config.yaml").read_text())["data"]["mirrors"]
-        override = workdir / "config/gpu_check_data.yaml"
-        override.write_text(yaml.safe_dump({"data": {"mirrors": [str(data.resolve()), *mirrors]}}))
-        files.append(str(override.relative_to(workdir)))
+        override["data"] = {"mirrors": [str(data.resolve()), *mirrors]}
+    if precision != "float32":
+        override["training"] = {"precision": precision}
+    if override:
+        path = workdir / "config/gpu_check.yaml"
+        path.write_text(yaml.safe_dump(override))
+        files.append(str(path.relative_to(workdir)))
     return ["--configfile", *files] if files else []
 
 
-def run_study(
-    label: str, workdir: Path, cores: int, data: Path | None, smoke: bool, extra: list[str]
-) -> StudyRun:
+def run_study(label: str, workdir: Path, cores: int, data: Path | None, smoke: bool,
+              extra: list[str], precision: str = "float32") -> StudyRun:  # fmt: skip
     copy_workflow(workdir)
     command = [sys.executable, "-m", "snakemake", "all", "--cores", str(cores), *extra]
-    command += data_override(workdir, data, smoke)
+    command += config_overrides(workdir, data, smoke, precision)
     step = run_step(label, command, workdir, workdir / "snakemake.log", timeout=1800)
     return StudyRun(label, workdir, step)
+
+
+def run_studies(
+    workdir: Path, cores: int, data: Path | None, has_gpu: bool
+) -> tuple[list[StudyRun], str, bool]:
+    """On a GPU: the study taking turns on it, sharing it (the numbers must be identical), and
+    in bfloat16; without one, the smoke study on the CPU. Returns the runs, the line on
+    whether the numbers were identical, and whether they were (or nothing was compared)."""
+    studies = [
+        run_study("study (snakemake all, default config)" if has_gpu else "study (smoke, CPU)",
+                  workdir / "default", cores, data, not has_gpu, []),
+    ]  # fmt: skip
+    if not has_gpu:
+        return studies, "", True
+    studies.append(
+        run_study(f"study, three trainings sharing the GPU ({' '.join(SHARED_GPU)})",
+                  workdir / "shared", cores, data, False, SHARED_GPU)
+    )  # fmt: skip
+    identical, same_numbers = "", True
+    if all(study.step.passed for study in studies):
+        differ = differences(*(learned_numbers(study.workdir) for study in studies))
+        same_numbers = not differ
+        identical = "numbers identical in both arrangements: " + (
+            "yes" if same_numbers else "NO, they differ in " + ", ".join(differ)
+        )
+    studies.append(
+        run_study("study in bfloat16 (training.precision: bfloat16)", workdir / "bfloat16",
+                  cores, data, False, [], precision="bfloat16")
+    )  # fmt: skip
+    return studies, identical, same_numbers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         run_step(CUDA_TESTS, [*python, "pytest", "-m", "cuda", "-p", "no:cacheprovider", "-q",
                                 str(REPO / "tests")], REPO, workdir / "cuda_tests.log", 900),
         run_step("benchmark", [*python, "fashion_mnist_study.bench",
-                               *([] if has_gpu else ["--images", "256", "--rounds", "1"])],
+                               *([] if has_gpu else CPU_BENCH)],
                  REPO, workdir / "bench.log", 600),
     ]  # fmt: skip
     if has_gpu:
@@ -308,22 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     for step in steps[1:]:
         print(step.output if step.passed else "", end="", flush=True)
 
-    studies = [
-        run_study("study (snakemake all, default config)" if has_gpu else "study (smoke, CPU)",
-                  workdir / "default", args.cores, args.data, not has_gpu, []),
-    ]  # fmt: skip
-    identical, same_numbers = "", True
-    if has_gpu:
-        studies.append(
-            run_study(f"study, three trainings sharing the GPU ({' '.join(SHARED_GPU)})",
-                      workdir / "shared", args.cores, args.data, False, SHARED_GPU)
-        )  # fmt: skip
-        if all(study.step.passed for study in studies):
-            differ = differences(*(learned_numbers(study.workdir) for study in studies))
-            same_numbers = not differ
-            identical = "numbers identical in both arrangements: " + (
-                "yes" if same_numbers else "NO, they differ in " + ", ".join(differ)
-            )
+    studies, identical, same_numbers = run_studies(workdir, args.cores, args.data, has_gpu)
     passed = same_numbers and all(step.passed for step in steps + [s.step for s in studies])
     print(summary(device, steps, studies, identical), flush=True)
     if not has_gpu:

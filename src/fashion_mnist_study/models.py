@@ -33,9 +33,14 @@ class Dropout(nn.Dropout):
         # From the smallest int64 with no upper bound: all 64 bits random, so each 16-bit
         # quarter is uniform on [-32768, 32767].
         numbers = words.random_(torch.iinfo(torch.int64).min, None).view(torch.int16)[: x.numel()]
-        # One float mask that keeps and rescales: a single multiply forward and backward.
-        scale = (numbers.view_as(x) < kept - 32768) * (65536 / kept)
-        return x * scale
+        keep = numbers.view_as(x) < kept - 32768
+        if x.dtype == torch.float32:
+            # One float mask that keeps and rescales: a single multiply forward and backward.
+            return x * (keep * (65536 / kept))
+        # In bfloat16 (mixed precision), a float32 mask would turn the activations into
+        # float32 ones, twice the memory, and a bfloat16 mask would round the rescaling
+        # (3.328 for 3.333); a multiply by the scalar keeps it exact until the result rounds.
+        return x * keep * (65536 / kept)
 
 
 class FlattenChannelsLast(nn.Module):

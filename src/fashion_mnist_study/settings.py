@@ -21,6 +21,8 @@ class ModelSettings:
     weight_decay: float
     dropout: float
     hidden_sizes: tuple[int, ...] = ()  # mlp only
+    precision: str = "float32"  # or bfloat16: mixed precision, float32 weights (precision.py)
+    tf32: bool = False  # TF32 float32 matmuls and convolutions on a GPU
 
     @classmethod
     def from_section(cls, name: str, section: dict) -> ModelSettings:
@@ -33,6 +35,8 @@ class ModelSettings:
             weight_decay=float(section["weight_decay"]),
             dropout=float(section["dropout"]),
             hidden_sizes=tuple(int(size) for size in section.get("hidden_sizes", ())),
+            precision=section.get("precision", "float32"),
+            tf32=bool(section.get("tf32", False)),
         )
 
     def as_dict(self) -> dict:

@@ -28,6 +28,7 @@ from fashion_mnist_study.atomic import atomic_path, write_text
 from fashion_mnist_study.checksums import seal_of, sha256_of
 from fashion_mnist_study.hardware import usable_cpus
 from fashion_mnist_study.models import build_model, count_parameters
+from fashion_mnist_study.precision import autocast, emulation_warning, native_bfloat16, use_tf32
 from fashion_mnist_study.predictions import save_predictions
 from fashion_mnist_study.progress import epoch_finished, training_started
 from fashion_mnist_study.settings import ModelSettings
@@ -143,26 +144,31 @@ def as_tensors(
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over a whole split, in batches sized for the device."""
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str = "float32"
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split, in batches sized for the device,
+    in the precision the model trains in."""
     model.eval()
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     batch = EVAL_BATCH_SIZE[x.device.type]
     for start in range(0, len(x), batch):
-        logits = model(x[start : start + batch])
         target = y[start : start + batch]
-        loss_sum += F.cross_entropy(logits, target, reduction="sum")
+        with autocast(x.device, precision):
+            logits = model(x[start : start + batch])
+            loss_sum += F.cross_entropy(logits, target, reduction="sum")
         correct += (logits.argmax(1) == target).sum()
     return loss_sum.item() / len(x), correct.item() / len(x)
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, precision: str = "float32") -> torch.Tensor:
     """The predicted class of every image of `x`, in batches sized for the device."""
     model.eval()
     batch = EVAL_BATCH_SIZE[x.device.type]
-    return torch.cat([model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
+    with autocast(x.device, precision):
+        return torch.cat([model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
 
 
 def peak_memory_mb(device: torch.device) -> tuple[float, float | None]:
@@ -261,9 +267,9 @@ class TrainStep:
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
-                 y: torch.Tensor, batch_size: int) -> None:  # fmt: skip
+                 y: torch.Tensor, batch_size: int, precision: str = "float32") -> None:  # fmt: skip
         self.model, self.optimizer, self.x, self.y = model, optimizer, x, y
-        self.batch_size = batch_size
+        self.batch_size, self.precision = batch_size, precision
         self.loss_sum = torch.zeros((), device=x.device)
         self.correct = torch.zeros((), device=x.device, dtype=torch.long)
         self.graph: torch.cuda.CUDAGraph | None = None
@@ -271,8 +277,9 @@ class TrainStep:
 
     def eager(self, index: torch.Tensor) -> None:
         inputs, targets = self.x[index], self.y[index]
-        logits = self.model(inputs)
-        loss = F.cross_entropy(logits, targets)
+        with autocast(self.x.device, self.precision):  # the backward pass follows its casts
+            logits = self.model(inputs)
+            loss = F.cross_entropy(logits, targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -420,13 +427,19 @@ def start_run(settings: ModelSettings, splits: dict[str, np.ndarray], seed: int,
     threads = configure_threads(threads)
     keep_freed_memory()
     configure_determinism(device)
+    use_tf32(settings.tf32)
     torch.zeros(1, device=device)  # creates the CUDA context: its seconds show on their own
     clock.lap("cuda" if device.type == "cuda" else "device")
+    tf32 = f", TF32 {'on' if settings.tf32 else 'off'}" if device.type == "cuda" else ""
     print(
         f"training {settings.name} seed {seed} on {device} with {threads} threads "
+        f"in {settings.precision}{tf32} "
         f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
         file=sys.stderr,
     )
+    warning = emulation_warning(device, settings.precision, native_bfloat16(device))
+    if warning:
+        print(warning, file=sys.stderr)
     x_train, y_train = as_tensors(splits["x_train"], splits["y_train"], device)
     x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
     clock.lap("data")
@@ -438,7 +451,7 @@ def start_run(settings: ModelSettings, splits: dict[str, np.ndarray], seed: int,
         checkpoint_interval,
         partial(fingerprint, settings, seed, device.type, splits),
     )
-    step = TrainStep(model, optimizer, x_train, y_train, settings.batch_size)
+    step = TrainStep(model, optimizer, x_train, y_train, settings.batch_size, settings.precision)
     run = Run(settings, seed, device, threads, model, optimizer, step, checkpoints, x_val, y_val,
               rows=[])  # fmt: skip
     run.resume()
@@ -480,7 +493,7 @@ def train_model(
             mininterval=5,
         )
         train_loss, train_acc = train_one_epoch(step, order, progress)
-        val_loss, val_acc = evaluate(model, run.x_val, run.y_val)
+        val_loss, val_acc = evaluate(model, run.x_val, run.y_val, settings.precision)
         row = {
             "epoch": epoch,
             "train_loss": train_loss,
@@ -503,8 +516,8 @@ def finish_run(run: Run, splits: dict[str, np.ndarray], outputs: TrainOutputs,
     them; delete the checkpoint. Returns the result."""
     device, settings = run.device, run.settings
     x_test, y_test = as_tensors(splits["x_test"], splits["y_test"], device)
-    test_loss, test_acc = evaluate(run.model, x_test, y_test)
-    predicted = predict(run.model, x_test).cpu().numpy()
+    test_loss, test_acc = evaluate(run.model, x_test, y_test, settings.precision)
+    predicted = predict(run.model, x_test, settings.precision).cpu().numpy()
     peak_rss_mb, peak_gpu_mb = peak_memory_mb(device)
     result = {
         "model": settings.name,

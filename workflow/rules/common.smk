@@ -17,7 +17,12 @@ os.environ.update(
 from snakemake.logging import logger
 
 from fashion_mnist_study.cache import output_cache, protect_entries
-from fashion_mnist_study.config import ConfigError, model_sections, validate_config
+from fashion_mnist_study.config import (
+    ConfigError,
+    model_sections,
+    sweep_bases,
+    validate_config,
+)
 from fashion_mnist_study.hardware import (
     local_gpu_slots,
     threads_per_job,

@@ -34,6 +34,7 @@ rule comparisons:
     params:
         models=MODELS,
         baseline=config["experiments"]["baseline"],
+        sweep_bases=sweep_bases(config),
         alpha=config["evidence"]["alpha"],
     script:
         "../scripts/comparisons.py"

@@ -4,6 +4,7 @@ rule train:
         code=package_modules(
             "training",
             "models",
+            "precision",
             "settings",
             "checksums",
             "data",

@@ -12,7 +12,7 @@ from fashion_mnist_study.joblog import log_to
 log_to(snakemake.log[0])
 models, alpha = snakemake.params.models, snakemake.params.alpha
 right, labels = right_answers(inputs_by_model(snakemake.input, "predictions", models))
-pairs = compared_pairs(models, snakemake.params.baseline)
+pairs = compared_pairs(models, snakemake.params.baseline, snakemake.params.sweep_bases)
 write_table(snakemake.output.comparisons, comparisons_table(right, pairs, alpha))
 write_table(
     snakemake.output.classes,
