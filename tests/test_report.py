@@ -399,6 +399,15 @@ def test_example_captions_are_legible_in_the_report(
     assert illegible_text(draw, png, monkeypatch) == {}
 
 
+def test_filter_figure_text_is_legible_in_the_report(
+    one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    png = tmp_path / "filters.png"
+    paths = one_seed.data.paths
+    draw = partial(plots.plot_filters, paths["numpy_out"], paths["torch_out"], png, STUDY_STYLE)
+    assert illegible_text(draw, png, monkeypatch) == {}
+
+
 @pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
 def test_plots_write_valid_png_files(study: str, request) -> None:
     figures = request.getfixturevalue(study).figures
