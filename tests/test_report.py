@@ -7,7 +7,7 @@ import dataclasses
 import html
 import json
 import re
-from functools import partial
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -349,17 +349,10 @@ def rebuilt(tmp_path: Path, figures: dict[str, Path], **changes) -> Built:
 # --- figures --------------------------------------------------------------------------------
 
 
-def illegible_text(draw, png: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
-    """The texts that `draw()` puts in the figure it saves to `png` and that the HTML report
-    shows under LEGIBLE_PX high: their font size at the figure's dpi, scaled down with a figure
-    wider than the report's column."""
-    saved = []
-    save = plots._save
-    monkeypatch.setattr(
-        plots, "_save", lambda fig, path, dpi: saved.append((fig, dpi)) or save(fig, path, dpi)
-    )
-    draw()
-    ((fig, dpi),) = saved
+def illegible_text(fig, png: Path, dpi: int) -> dict[str, float]:
+    """The texts of `fig`, saved to `png` at `dpi`, that the HTML report shows under
+    LEGIBLE_PX high: their font size at the figure's dpi, scaled down with a figure wider than
+    the report's column."""
     scale = min(1.0, REPORT_COLUMN_PX / Image.open(png).width)
     hidden = [  # the tick labels and axis labels of axes turned off
         text
@@ -375,37 +368,24 @@ def illegible_text(draw, png: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
     return {text: px for text, px in shown.items() if px < LEGIBLE_PX}
 
 
-def test_confusion_matrix_text_is_legible_in_the_report(
-    one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_every_figure_text_is_legible_in_the_report(
+    one_seed: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    matrix = per_class.confusion_matrix(
-        *stack_predictions(one_seed.data.paths["predictions"]["cnn"])
-    )
-    png = tmp_path / "confusion.png"
-    names = list(per_class.CLASS_NAMES)
-    draw = partial(plots.plot_confusion, "cnn", matrix, names, png, STUDY_STYLE)
-    assert illegible_text(draw, png, monkeypatch) == {}
+    """Every figure drawn at the study's settings (config/config.yaml's plots), as the HTML
+    report shows it."""
+    saved = []
+    save = plots._save
 
+    def keeping(fig, path, dpi):
+        saved.append((fig, path, dpi))
+        save(fig, path, dpi)
 
-def test_example_captions_are_legible_in_the_report(
-    one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cnn, labels = stack_predictions(one_seed.data.paths["predictions"]["cnn"])
-    mlp, _ = stack_predictions(one_seed.data.paths["predictions"]["mlp"])
-    images = np.random.default_rng(1).integers(0, 256, (10 * IMAGES_PER_CLASS, 28, 28), np.uint8)
-    groups = per_class.disagreement_groups(images, {"CNN": cnn, "MLP": mlp}, labels)
-    png = tmp_path / "examples.png"
-    draw = partial(plots.plot_image_groups, groups, png, STUDY_STYLE)
-    assert illegible_text(draw, png, monkeypatch) == {}
-
-
-def test_filter_figure_text_is_legible_in_the_report(
-    one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    png = tmp_path / "filters.png"
-    paths = one_seed.data.paths
-    draw = partial(plots.plot_filters, paths["numpy_out"], paths["torch_out"], png, STUDY_STYLE)
-    assert illegible_text(draw, png, monkeypatch) == {}
+    monkeypatch.setattr(plots, "_save", keeping)
+    monkeypatch.setattr(sys.modules[__name__], "STYLE", STUDY_STYLE)
+    figures = make_figures(one_seed.data)
+    assert len(saved) == len(figures)
+    illegible = {Path(path).name: illegible_text(fig, Path(path), dpi) for fig, path, dpi in saved}
+    assert {name: texts for name, texts in illegible.items() if texts} == {}
 
 
 @pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
