@@ -235,8 +235,9 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
     return dataclasses.replace(data, paths=paths)
 
 
-def make_figures(data: Synthetic) -> dict[str, Path]:
-    root = data.paths["root"] / "plots"
+def make_figures(data: Synthetic, root: Path | None = None) -> dict[str, Path]:
+    """Every figure of the report, in `root` (the data's plots/ folder by default)."""
+    root = root or data.paths["root"] / "plots"
     curves = {model: load_curves(data.paths["metrics"][model]) for model in MODELS}
     figures = {"filters": root / "filters.png"}
     plots.plot_filters(data.paths["numpy_out"], data.paths["torch_out"], figures["filters"], STYLE)
@@ -369,7 +370,7 @@ def illegible_text(fig, png: Path, dpi: int) -> dict[str, float]:
 
 
 def test_every_figure_text_is_legible_in_the_report(
-    one_seed: Built, monkeypatch: pytest.MonkeyPatch
+    one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every figure drawn at the study's settings (config/config.yaml's plots), as the HTML
     report shows it."""
@@ -382,7 +383,7 @@ def test_every_figure_text_is_legible_in_the_report(
 
     monkeypatch.setattr(plots, "_save", keeping)
     monkeypatch.setattr(sys.modules[__name__], "STYLE", STUDY_STYLE)
-    figures = make_figures(one_seed.data)
+    figures = make_figures(one_seed.data, tmp_path)
     assert len(saved) == len(figures)
     illegible = {Path(path).name: illegible_text(fig, Path(path), dpi) for fig, path, dpi in saved}
     assert {name: texts for name, texts in illegible.items() if texts} == {}
