@@ -29,19 +29,25 @@ DATA ?=
 
 setup: $(VENV)/.installed
 
-# pylock.toml (PEP 751) holds every package, the dev tools and this project (editable) at the
-# versions tested; pip installs it as it is, resolving nothing (pip 26.3 or newer reads it).
+# pylock.toml (PEP 751) holds every package and the dev tools at the versions tested, each file
+# with its hash; pip installs it as it is, resolving nothing (pip 26.3 or newer reads it). Then
+# this checkout, editable and alone: pip installs a lock only with hashes, which a folder has not.
 $(VENV)/.installed: pyproject.toml pylock.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=26.3'
 	$(BIN)/python -m pip install --quiet -r pylock.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 # Re-resolve pylock.toml to the newest releases pyproject.toml's ranges admit, for this Python
 # and platform (pip lock's scope). From PyPI alone (--isolated ignores pip's config): a local
 # mirror's file:// addresses would not work on another machine. Run `make test` before committing.
 lock: setup
-	$(BIN)/python -m pip lock --quiet --isolated --index-url https://pypi.org/simple -e '.[dev]'
+	$(BIN)/python -c 'import tomllib; project = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	    print(*project["dependencies"], *project["optional-dependencies"]["dev"], sep="\n")' \
+	    > $(VENV)/requirements.txt
+	$(BIN)/python -m pip lock --quiet --isolated --index-url https://pypi.org/simple \
+	    -r $(VENV)/requirements.txt
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all

@@ -24,13 +24,9 @@ DEV = [Requirement(text) for text in PYPROJECT["optional-dependencies"]["dev"]]
 
 
 def locked_versions() -> dict[str, str]:
-    """Package name (canonical) -> version, from pylock.toml; the project itself left out."""
+    """Package name (canonical) -> version, from pylock.toml."""
     packages = tomllib.loads((REPO / "pylock.toml").read_text())["packages"]
-    return {
-        canonicalize_name(package["name"]): package["version"]
-        for package in packages
-        if "version" in package
-    }
+    return {canonicalize_name(package["name"]): package["version"] for package in packages}
 
 
 def test_pyproject_gives_lower_bounds_the_lock_meets_and_no_caps() -> None:
@@ -44,16 +40,16 @@ def test_pyproject_gives_lower_bounds_the_lock_meets_and_no_caps() -> None:
         assert Version(bound.version) <= Version(version), f"{requirement}, locked {version}"
 
 
-def test_the_lock_holds_the_project_editable_and_only_pypi_files() -> None:
-    """`make setup` installs pylock.toml as it is: this checkout editable (so tests and runs use
-    its src/), every other package from one file on PyPI with its hash (no machine's mirror):
-    a wheel for the platform pip locked for, or the source (connection_pool has no wheel)."""
+def test_the_lock_holds_every_dependency_as_one_pypi_file_with_its_hash() -> None:
+    """`make setup` installs pylock.toml as it is, then this checkout editable on its own (pip
+    installs a lock only with hashes, which a folder has not). Every file comes from PyPI, not
+    a machine's mirror: a wheel for the platform pip locked for, or the source (connection_pool
+    has no wheel)."""
     packages = tomllib.loads((REPO / "pylock.toml").read_text())["packages"]
-    project = next(package for package in packages if package["name"] == PYPROJECT["name"])
-    assert project["directory"] == {"path": ".", "editable": True}
+    locked = {canonicalize_name(package["name"]) for package in packages}
+    needed = {canonicalize_name(requirement.name) for requirement in DEPENDENCIES + DEV}
+    assert needed <= locked and canonicalize_name(PYPROJECT["name"]) not in locked
     for package in packages:
-        if package is project:
-            continue
         (file,) = package["wheels"] if "wheels" in package else [package["sdist"]]
         assert file["url"].startswith("https://files.pythonhosted.org/"), package["name"]
         assert file["hashes"]["sha256"], package["name"]
