@@ -1,5 +1,6 @@
 # Two entry points: `make run` (the whole study) and `make test` (the test suite).
-# Both create .venv on first use; Python 3.11 with pip is all they need.
+# Both create .venv on first use, with the exact versions of pylock.toml; Python 3.11 with pip
+# is all they need.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ GPU_PYTHON ?= python3
 GPU_VENV := .gpu-venv
 WHEELS ?= .whl
 GPU_PYTHON_VERSION ?= 3.12
-# Beside PyTorch; snakemake and jsonschema as pinned in pyproject.toml, the rest as found there.
+# Beside PyTorch; snakemake and jsonschema as locked in pylock.toml, the rest as found there.
 GPU_REQUIREMENTS := snakemake==9.27.1 jsonschema==4.26.0 tqdm pyyaml numpy matplotlib pandas \
     scipy statsmodels jinja2 pillow pytest torchvision
 # What a PyTorch install usually lacks, for `gpu-wheels` (connection_pool, which snakemake
@@ -24,15 +25,29 @@ MANYLINUX := $(foreach tag,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinu
 # Where the Fashion-MNIST .gz files are when no mirror of config/config.yaml can be reached.
 DATA ?=
 
-.PHONY: setup run test lint bench gpu-check gpu-wheels
+.PHONY: setup lock run test lint bench gpu-check gpu-wheels
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# pylock.toml (PEP 751) holds every package and the dev tools at the versions tested, each file
+# with its hash; pip installs it as it is, resolving nothing (pip 26.3 or newer reads it). Then
+# this checkout, editable and alone: pip installs a lock only with hashes, which a folder has not.
+$(VENV)/.installed: pyproject.toml pylock.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=26.3'
+	$(BIN)/python -m pip install --quiet -r pylock.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve pylock.toml to the newest releases pyproject.toml's ranges admit, for this Python
+# and platform (pip lock's scope). From PyPI alone (--isolated ignores pip's config): a local
+# mirror's file:// addresses would not work on another machine. Run `make test` before committing.
+lock: setup
+	$(BIN)/python -c 'import tomllib; project = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	    print(*project["dependencies"], *project["optional-dependencies"]["dev"], sep="\n")' \
+	    > $(VENV)/requirements.txt
+	$(BIN)/python -m pip lock --quiet --isolated --index-url https://pypi.org/simple \
+	    -r $(VENV)/requirements.txt
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all

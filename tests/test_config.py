@@ -356,3 +356,17 @@ def test_snakefile_stops_before_any_job_naming_the_key(tmp_path: Path) -> None:
     assert "Job stats" not in output
     assert not (workdir / "results").exists()
     assert not (workdir / "resources").exists()
+
+
+def test_config_readme_describes_every_key() -> None:
+    """config/README.md (what the workflow catalog shows a module user) names every key of
+    config.yaml: each section, and each setting of every section but models (one per model)."""
+    readme = (REPO / "config" / "README.md").read_text()
+    config = load("config.yaml")
+    names = [
+        f"{section}.{key}"
+        for section, value in config.items()
+        if isinstance(value, dict) and section != "models"
+        for key in value
+    ] + ["models.<name>", "sweeps"]
+    assert [name for name in names if f"`{name}`" not in readme] == []

@@ -5,10 +5,15 @@ import sys
 from pathlib import Path
 
 PACKAGE = "fashion_mnist_study"
-SRC = Path(workflow.basedir, "src")
+
+# Where this workflow's files are: the folder of the file being parsed (workflow/rules), not
+# workflow.basedir, which is the user's folder when another workflow uses this one as a module
+# (from a clone only: README, "As a Snakemake module").
+SRC = Path(workflow.current_basedir).parents[1] / "src"
+SCHEMA = SRC.parent / "workflow/schemas/config.schema.yaml"
 
 # Scripts (also in cluster jobs, which re-read this file) import the package from this
-# checkout, so a copy of the workflow runs its own code.
+# checkout, so a copy of the workflow, or a module user's run, runs its own code.
 sys.path.insert(0, str(SRC))
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
@@ -36,9 +41,7 @@ from fashion_mnist_study.progress import (
 )
 
 try:
-    validate_config(
-        config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml")
-    )
+    validate_config(config, SCHEMA)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
