@@ -72,4 +72,7 @@ def test_the_step_table_times_each_precision_against_the_notebook_and_its_own_ce
         ["project", "bfloat16"],
     ]
     assert rows[0][4] == "1.00x"  # the notebook is the reference of the speed-ups
-    assert all(float(row[3]) > 0 and row[6].endswith("%") for row in rows)
+    assert all(float(row[3]) > 0 for row in rows)
+    assert rows[1][6].endswith("%")  # of float32's matmul
+    emulated = "emulated" in out  # bfloat16 then has no ceiling to be a share of
+    assert rows[2][6] == "-" if emulated else rows[2][6].endswith("%")

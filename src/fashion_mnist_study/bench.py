@@ -255,17 +255,19 @@ def side_by_side(images: int, rounds: int, repeats: int, device: torch.device) -
               + f"{len(models) * rounds * images / both:>12.0f}")  # fmt: skip
 
 
-def matmul_ceilings(device: torch.device, precisions: list[str]) -> dict[str, float]:
-    """GFLOP/s of a square matmul in each precision, printed as measured. Emulated bfloat16
-    gets 512x512 matrices: at 2048 one product took a minute on a CPU without it."""
-    ceilings = {}
+def matmul_ceilings(device: torch.device, precisions: list[str]) -> dict[str, float | None]:
+    """GFLOP/s of a square matmul in each precision, printed as measured; None for emulated
+    bfloat16, whose generic matmul is no ceiling (the step's convolutions outrun it). It gets
+    512x512 matrices: at 2048 one product took a minute on a CPU without bfloat16."""
+    ceilings: dict[str, float | None] = {}
     for precision in precisions:
         emulated = precision == "bfloat16" and not native_bfloat16(device)
         size = 512 if emulated else 2048
-        ceilings[precision] = matmul_gflops(device, getattr(torch, precision), size)
+        gflops = matmul_gflops(device, getattr(torch, precision), size)
+        ceilings[precision] = None if emulated else gflops
         print(
-            f"matmul {size}x{size} {precision}: {ceilings[precision]:.1f} GFLOP/s"
-            + (" (emulated: no native bfloat16 here)" if emulated else "")
+            f"matmul {size}x{size} {precision}: {gflops:.1f} GFLOP/s"
+            + (" (emulated: no native bfloat16 here, so no ceiling)" if emulated else "")
         )
     return ceilings
 
@@ -287,10 +289,11 @@ def step_table(models: list[str], precisions: list[str], x: torch.Tensor, y: tor
         flops = training_flops_per_image(model, batch_size)
         for label, rate in rates.items():
             gflops = rate * flops / 1e9
+            ceiling = ceilings[label.split()[1]]
+            share = f"{gflops / ceiling:>10.0%}" if ceiling else f"{'-':>10}"
             print(
                 f"{model:<16}{label:<19}{rate:>9.0f}{rate / rates['notebook float32']:>9.2f}x"
-                f"{gflops:>9.1f}{gflops / ceilings[label.split()[1]]:>10.0%}"
-                f"{TRAIN_IMAGES / rate:>9.1f}"
+                f"{gflops:>9.1f}{share}{TRAIN_IMAGES / rate:>9.1f}"
             )
 
 
