@@ -39,15 +39,22 @@ $(VENV)/.installed: pyproject.toml pylock.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-# Re-resolve pylock.toml to the newest releases pyproject.toml's ranges admit, for this Python
-# and platform (pip lock's scope). From PyPI alone (--isolated ignores pip's config): a local
-# mirror's file:// addresses would not work on another machine. Run `make test` before committing.
+# Lock what pyproject.toml asks for into pylock.toml, for this Python and platform (pip lock's
+# scope), from PyPI alone (--isolated ignores pip's config: a local mirror's file:// addresses
+# would not work on another machine). Versions already locked stay as they are, as `uv lock`
+# keeps them, so adding a dependency moves nothing else; `make lock UPGRADE=1` re-resolves
+# everything to the newest releases the ranges admit. Run `make test` before committing.
+UPGRADE ?=
 lock: setup
 	$(BIN)/python -c 'import tomllib; project = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 	    print(*project["dependencies"], *project["optional-dependencies"]["dev"], sep="\n")' \
 	    > $(VENV)/requirements.txt
+	$(BIN)/python -c 'import tomllib; \
+	    packages = tomllib.load(open("pylock.toml", "rb"))["packages"]; \
+	    print(*(p["name"] + "==" + p["version"] for p in packages), sep="\n")' \
+	    > $(VENV)/locked.txt
 	$(BIN)/python -m pip lock --quiet --isolated --index-url https://pypi.org/simple \
-	    -r $(VENV)/requirements.txt
+	    -r $(VENV)/requirements.txt $(if $(UPGRADE),,-c $(VENV)/locked.txt)
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
@@ -59,9 +66,10 @@ lint: setup
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 bench: setup
-	$(BIN)/python -m fashion_mnist_study.bench
+	$(BIN)/python -m fashion_mnist_study.tools.bench
 
 gpu-wheels: setup
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(WHEELS) $(GPU_SDISTS)
@@ -81,5 +89,5 @@ $(GPU_VENV)/.installed:
 	touch $@
 
 gpu-check: $(GPU_VENV)/.installed
-	PYTHONPATH=$(CURDIR)/src $(GPU_VENV)/bin/python -m fashion_mnist_study.gpu_check \
+	PYTHONPATH=$(CURDIR)/src $(GPU_VENV)/bin/python -m fashion_mnist_study.tools.gpu_check \
 	    $(if $(DATA),--data $(DATA)) $(GPU_CHECK_ARGS)

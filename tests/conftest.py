@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fashion_mnist_study.gpu_check import copy_workflow
+from fashion_mnist_study.tools.gpu_check import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from fashion_mnist_study import bench
-from fashion_mnist_study.bench import training_seconds
+from fashion_mnist_study.tools import bench
+from fashion_mnist_study.tools.bench import training_seconds
 
 
 class RecordingContext:

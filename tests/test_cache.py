@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import SMOKE, copy_workflow, needs_debian_data, snakemake
 
-from fashion_mnist_study.summary import learned, read_metrics
+from fashion_mnist_study.analysis.results import learned, read_metrics
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
 MODELS = ("cnn", "cnn_regularized", "mlp")

@@ -19,14 +19,14 @@ import pytest
 import torch
 from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, snakemake
 
-from fashion_mnist_study.cache import protect_entries
-from fashion_mnist_study.cache_entries import RULE_OUTPUTS, listing, read_entries
-from fashion_mnist_study.cache_keys import planned_workflow, used_cache_files
-from fashion_mnist_study.checksums import CorruptOutput, seal_of, sha256_of
-from fashion_mnist_study.cli import main
-from fashion_mnist_study.predictions import save_predictions
-from fashion_mnist_study.settings import ModelSettings
-from fashion_mnist_study.summary import check_outputs
+from fashion_mnist_study.analysis.results import check_outputs
+from fashion_mnist_study.cache.entries import RULE_OUTPUTS, listing, read_entries
+from fashion_mnist_study.cache.keys import planned_workflow, used_cache_files
+from fashion_mnist_study.cache.store import protect_entries
+from fashion_mnist_study.core.checksums import CorruptOutput, seal_of, sha256_of
+from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study.predictions import save_predictions
+from fashion_mnist_study.tools.cli import main
 
 CNN = ModelSettings("cnn", "cnn", 2, 64, 0.001, 0.0, 0.0)
 

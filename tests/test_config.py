@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import REPO, copy_workflow, snakemake
 
-from fashion_mnist_study.config import (
+from fashion_mnist_study.core.config import (
     ConfigError,
     model_sections,
     model_settings,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashion_mnist_study.data import load_splits, make_splits, read_idx, save_splits
+from fashion_mnist_study.study.data import load_splits, make_splits, read_idx, save_splits
 
 N_TRAIN, N_TEST = 50, 20
 

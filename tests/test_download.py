@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from conftest import DEBIAN_DATA, needs_debian_data
 
-from fashion_mnist_study import download
-from fashion_mnist_study.data import read_idx
-from fashion_mnist_study.download import (
+from fashion_mnist_study.study import download
+from fashion_mnist_study.study.data import read_idx
+from fashion_mnist_study.study.download import (
     IDX_FILES,
     DownloadError,
     IdxFile,

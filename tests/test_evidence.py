@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from test_per_class import write as write_predictions
 
-from fashion_mnist_study import comparisons, evidence
+from fashion_mnist_study.analysis import comparisons, evidence
 
 # --- intervals -------------------------------------------------------------------------------
 
@@ -219,8 +219,8 @@ def test_accuracy_summary_gives_each_model_its_intervals() -> None:
 def test_the_statistics_jobs_import_no_torch() -> None:
     """The comparisons, test-accuracy and experiments jobs stay light: no PyTorch."""
     code = (
-        "import sys, fashion_mnist_study.comparisons, fashion_mnist_study.experiments; "
-        "print('torch' in sys.modules)"
+        "import sys, fashion_mnist_study.analysis.comparisons, "
+        "fashion_mnist_study.outputs.experiments; print('torch' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fashion_mnist_study.cache import CACHE_VARIABLE, output_cache
-from fashion_mnist_study.checksums import CorruptOutput, read_result, seal_of, sha256_of
-from fashion_mnist_study.experiments import experiments_table
-from fashion_mnist_study.summary import read_metrics
+from fashion_mnist_study.analysis.results import read_metrics
+from fashion_mnist_study.cache.store import CACHE_VARIABLE, output_cache
+from fashion_mnist_study.core.checksums import CorruptOutput, read_result, seal_of, sha256_of
+from fashion_mnist_study.outputs.experiments import experiments_table
 
 BASE = {"architecture": "cnn", "epochs": 3, "batch_size": 64, "learning_rate": 0.001,
         "weight_decay": 0.0, "dropout": 0.0}  # fmt: skip

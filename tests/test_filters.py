@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fashion_mnist_study.filters import (
+from fashion_mnist_study.study.filters import (
     ERROR_COLUMNS,
     apply_filters_to_test_images,
     avg_pool2d_numpy,

@@ -16,7 +16,7 @@ import torch
 import yaml
 from conftest import REPO, needs_debian_data, replace_file, smoke_run_output
 
-from fashion_mnist_study.gpu_check import (
+from fashion_mnist_study.tools.gpu_check import (
     Step,
     StudyRun,
     config_overrides,
@@ -181,7 +181,7 @@ def test_without_a_gpu_the_check_runs_on_the_cpu_and_says_the_gpu_was_not_checke
     tmp_path: Path,
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "fashion_mnist_study.gpu_check", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "fashion_mnist_study.tools.gpu_check", "--workdir", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,

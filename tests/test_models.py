@@ -9,8 +9,8 @@ import yaml
 from conftest import REPO
 from torch import nn
 
-from fashion_mnist_study.config import model_settings
-from fashion_mnist_study.models import (
+from fashion_mnist_study.core.config import model_settings
+from fashion_mnist_study.study.models import (
     PARAM_COLUMNS,
     Dropout,
     build_model,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SMOKE, SMOKE_CPUS, needs_debian_data, planned_jobs, snakemake
 
-from fashion_mnist_study.gpu_check import copy_workflow
+from fashion_mnist_study.tools.gpu_check import copy_workflow
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
 
@@ -92,7 +92,7 @@ def test_editing_a_package_module_in_the_clone_replans_the_rules_that_run_it(
     shutil.copytree(finished_module_run[0], base, symlinks=True)
     user = base / "user"
     assert planned_jobs(user, "all", extra=SMOKE) == {}
-    module = base / "clone/src/fashion_mnist_study/filters.py"
+    module = base / "clone/src/fashion_mnist_study/study/filters.py"
     module.write_text(module.read_text() + "\n# edited\n")
     assert planned_jobs(user, "all", extra=SMOKE) == {
         "apply_filters": 2,

@@ -138,39 +138,3 @@ def test_installing_beside_an_existing_pytorch_keeps_it(tmp_path: Path) -> None:
     installs = {canonicalize_name(item["metadata"]["name"]) for item in report["install"]}
     assert {"fashion-mnist-study", "pandas", "snakemake"} <= installs
     assert installs & pytorch == set()
-
-
-RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.S | re.M)
-PACKAGE_IMPORT = re.compile(r"^(?:from|import) fashion_mnist_study\.(\w+)", re.M)
-
-
-def imported_modules(source: str) -> set[str]:
-    """The package modules `source` imports, and the ones they import, and so on."""
-    found: set[str] = set()
-    todo = set(PACKAGE_IMPORT.findall(source))
-    while todo:
-        module = todo.pop()
-        found.add(module)
-        text = (REPO / "src/fashion_mnist_study" / f"{module}.py").read_text()
-        todo |= set(PACKAGE_IMPORT.findall(text)) - found
-    return found
-
-
-def test_every_rule_declares_the_package_modules_its_script_runs() -> None:
-    """Snakemake tracks a script, not what it imports: a module left out of a rule's inputs
-    would not rerun the rule when edited."""
-    rules = {}
-    for path in sorted((REPO / "workflow/rules").glob("*.smk")):
-        for name, body in RULE.findall(path.read_text()):
-            script = re.search(r'script:\s*"\.\./scripts/(\w+\.py)"', body)
-            declared = re.search(r"package_modules\(([^)]*)\)", body)
-            if script:
-                rules[name] = (script.group(1), declared.group(1) if declared else "")
-    assert len(rules) > 15
-    problems = {}
-    for name, (script, declared) in rules.items():
-        needed = imported_modules((REPO / "workflow/scripts" / script).read_text())
-        # joblog, progress: a job's log and its console lines, which change no output
-        missing = needed - set(re.findall(r'"(\w+)"', declared)) - {"joblog", "progress"}
-        problems[name] = sorted(missing)
-    assert {name: missing for name, missing in problems.items() if missing} == {}

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashion_mnist_study import per_class, predictions
-from fashion_mnist_study.checksums import CorruptOutput, seal_of, sha256_of
-from fashion_mnist_study.predictions import save_predictions
+from fashion_mnist_study.analysis import per_class
+from fashion_mnist_study.core.checksums import CorruptOutput, seal_of, sha256_of
+from fashion_mnist_study.study import predictions
+from fashion_mnist_study.study.predictions import save_predictions
 
 LABELS = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9], dtype=np.uint8)
 

@@ -13,16 +13,16 @@ from conftest import SMOKE, copy_workflow
 from test_config import CONFIG, SCHEMA, edited, problems, with_sweeps
 from test_training import numbers_without_timing, run, tiny_splits
 
-from fashion_mnist_study.cache_keys import used_keys
-from fashion_mnist_study.config import model_sections, model_settings, validate_config
-from fashion_mnist_study.precision import (
+from fashion_mnist_study.cache.keys import used_keys
+from fashion_mnist_study.core.config import model_sections, model_settings, validate_config
+from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study.precision import (
     autocast,
     cpu_flags,
     emulation_warning,
     native_bfloat16,
     use_tf32,
 )
-from fashion_mnist_study.settings import ModelSettings
 
 # Small enough for emulated bfloat16 (this project's CI CPUs have no native bfloat16).
 TINY_BF16 = ModelSettings(
@@ -155,14 +155,14 @@ def test_arm_features_are_read_too(tmp_path: Path) -> None:
 def test_bfloat16_on_a_cpu_without_it_says_in_its_log_that_it_is_emulated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from fashion_mnist_study import training
+    from fashion_mnist_study.study.training import run as training_run
 
-    monkeypatch.setattr(training, "native_bfloat16", lambda device: False)
+    monkeypatch.setattr(training_run, "native_bfloat16", lambda device: False)
     run(tmp_path / "emulated", small_splits(), replace(TINY_BF16, epochs=1))
     log = capsys.readouterr().err
     assert "in bfloat16" in log
     assert "has no native bfloat16; PyTorch emulates it" in log
-    monkeypatch.setattr(training, "native_bfloat16", lambda device: True)
+    monkeypatch.setattr(training_run, "native_bfloat16", lambda device: True)
     run(tmp_path / "native", small_splits(), replace(TINY_BF16, epochs=1))
     assert "emulates" not in capsys.readouterr().err
 

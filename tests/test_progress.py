@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import SMOKE, needs_debian_data, smoke_run_output, snakemake
 
-from fashion_mnist_study.progress import (
+from fashion_mnist_study.core.progress import (
     QUIET_VARIABLE,
     RestoredTrainings,
     duration,
@@ -24,8 +24,9 @@ from fashion_mnist_study.progress import (
     recent_pace,
     say,
 )
-from fashion_mnist_study.settings import ModelSettings
-from fashion_mnist_study.training import TrainOutputs, train_model
+from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study.training.loop import train_model
+from fashion_mnist_study.study.training.run import TrainOutputs
 
 EPOCH_LINE = re.compile(
     r"(?P<model>[\w.-]+) seed (?P<seed>\d+): epoch (?P<epoch>\d+)/(?P<epochs>\d+), "

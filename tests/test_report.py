@@ -18,16 +18,19 @@ from conftest import REPO
 from matplotlib.text import Text
 from PIL import Image
 
-from fashion_mnist_study import comparisons, per_class, plots, summary
-from fashion_mnist_study.atomic import write_table
-from fashion_mnist_study.checksums import seal_of, sha256_of
-from fashion_mnist_study.config import model_sections
-from fashion_mnist_study.experiments import experiments_table
-from fashion_mnist_study.filters import apply_filters_to_test_images, error_table
-from fashion_mnist_study.models import PARAM_COLUMNS, build_network, parameter_rows
-from fashion_mnist_study.predictions import save_predictions, stack_predictions
-from fashion_mnist_study.report import ReportInputs, write_report
-from fashion_mnist_study.summary import load_curves
+from fashion_mnist_study.analysis import comparisons, per_class
+from fashion_mnist_study.analysis import results as summary
+from fashion_mnist_study.analysis.results import load_curves
+from fashion_mnist_study.core.atomic import write_table
+from fashion_mnist_study.core.checksums import seal_of, sha256_of
+from fashion_mnist_study.core.config import model_sections
+from fashion_mnist_study.outputs import plots
+from fashion_mnist_study.outputs.experiments import experiments_table
+from fashion_mnist_study.outputs.report.document import write_report
+from fashion_mnist_study.outputs.report.numbers import ReportInputs
+from fashion_mnist_study.study.filters import apply_filters_to_test_images, error_table
+from fashion_mnist_study.study.models import PARAM_COLUMNS, build_network, parameter_rows
+from fashion_mnist_study.study.predictions import save_predictions, stack_predictions
 
 MODELS = ("cnn", "cnn_regularized", "mlp")
 STUDY_SECTIONS = model_sections(yaml.safe_load((REPO / "config/config.yaml").read_text()))

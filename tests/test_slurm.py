@@ -25,7 +25,7 @@ import pytest
 import yaml
 from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, job_stats, snakemake
 
-from fashion_mnist_study.summary import learned
+from fashion_mnist_study.analysis.results import learned
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 

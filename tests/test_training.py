@@ -18,18 +18,14 @@ import numpy as np
 import pytest
 import torch
 
-from fashion_mnist_study.checksums import seal_of, sha256_of
-from fashion_mnist_study.models import build_model
-from fashion_mnist_study.predictions import load_predictions
-from fashion_mnist_study.settings import ModelSettings
-from fashion_mnist_study.summary import learned
-from fashion_mnist_study.training import (
-    TrainOutputs,
-    fingerprint,
-    keep_freed_memory,
-    resolve_device,
-    train_model,
-)
+from fashion_mnist_study.analysis.results import learned
+from fashion_mnist_study.core.checksums import seal_of, sha256_of
+from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study.models import build_model
+from fashion_mnist_study.study.predictions import load_predictions
+from fashion_mnist_study.study.training.checkpoints import fingerprint
+from fashion_mnist_study.study.training.loop import train_model
+from fashion_mnist_study.study.training.run import TrainOutputs, keep_freed_memory, resolve_device
 
 TINY_CNN = ModelSettings(
     name="cnn_regularized",
@@ -89,16 +85,16 @@ def run(
 def trained_epochs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The epochs that trainings in this test go on to train, in order (each epoch draws its
     shuffle once)."""
-    from fashion_mnist_study import training
+    from fashion_mnist_study.study.training import loop
 
     epochs: list[int] = []
-    generator = training.epoch_generator
+    generator = loop.epoch_generator
 
     def recording(seed: int, epoch: int) -> torch.Generator:
         epochs.append(epoch)
         return generator(seed, epoch)
 
-    monkeypatch.setattr(training, "epoch_generator", recording)
+    monkeypatch.setattr(loop, "epoch_generator", recording)
     return epochs
 
 
@@ -225,18 +221,18 @@ TWO_EPOCHS = replace(TINY_CNN, epochs=2)
 def checkpoint_after_epoch_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the checkpoint that TWO_EPOCHS (seed 3, CPU, tiny_splits()) writes after its
     first epoch."""
-    from fashion_mnist_study import training
+    from fashion_mnist_study.study.training import checkpoints
 
     folder = tmp_path_factory.mktemp("checkpointed")
     kept = folder / "after_epoch_1.ckpt"
-    save = training.save_checkpoint
+    save = checkpoints.save_checkpoint
 
     def keeping_save(path: Path, state: dict) -> None:
         save(path, state)
         kept.write_bytes(path.read_bytes())
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(training, "save_checkpoint", keeping_save)
+        patch.setattr(checkpoints, "save_checkpoint", keeping_save)
         run(folder / "training", tiny_splits(), TWO_EPOCHS)
     assert kept.exists()
     return kept
@@ -299,7 +295,7 @@ def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path, prec
 def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, precision: str
 ) -> None:
-    from fashion_mnist_study import training
+    from fashion_mnist_study.study.training.step import TrainStep
 
     def train(folder: str) -> None:
         (tmp_path / folder).mkdir()
@@ -311,7 +307,7 @@ def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
         )  # fmt: skip
 
     train("graphed")  # 240 images in batches of 32: graph replays plus one eager partial batch
-    monkeypatch.setattr(training.TrainStep, "__call__", training.TrainStep.eager)
+    monkeypatch.setattr(TrainStep, "__call__", TrainStep.eager)
     train("eager")
     graphed_rows, graphed = numbers_without_timing(tmp_path / "graphed")
     eager_rows, eager = numbers_without_timing(tmp_path / "eager")
@@ -349,16 +345,16 @@ def test_trainings_sharing_the_gpu_learn_exactly_what_one_alone_learns(tmp_path:
 def test_checkpoints_wait_for_their_interval_and_every_epoch_is_logged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fashion_mnist_study import training
+    from fashion_mnist_study.study.training import checkpoints
 
     saved: list[int] = []
-    save = training.save_checkpoint
+    save = checkpoints.save_checkpoint
 
     def counting_save(path: Path, state: dict) -> None:
         saved.append(len(state["rows"]))
         save(path, state)
 
-    monkeypatch.setattr(training, "save_checkpoint", counting_save)
+    monkeypatch.setattr(checkpoints, "save_checkpoint", counting_save)
     run(tmp_path / "rare", tiny_splits(), checkpoint_interval=3600)
     assert saved == []  # no hour passed: the outputs follow the last epoch, no checkpoint
     run(tmp_path / "every", tiny_splits(), checkpoint_interval=0)
@@ -380,7 +376,7 @@ def test_the_result_says_where_the_seconds_before_the_first_step_went(tmp_path: 
 FREED_BYTES_KEPT = """
 import ctypes, sys
 import torch
-from fashion_mnist_study.training import keep_freed_memory
+from fashion_mnist_study.study.training.run import keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 class MallInfo2(ctypes.Structure):

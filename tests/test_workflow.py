@@ -28,7 +28,7 @@ from conftest import (
 )
 from scipy.stats import binomtest
 
-from fashion_mnist_study.hardware import usable_cpus
+from fashion_mnist_study.core.hardware import usable_cpus
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
 
@@ -294,7 +294,7 @@ def test_editing_the_evidence_level_reruns_only_the_verdicts(smoke_run_copy: Pat
 
 
 def test_editing_the_filters_module_reruns_the_rules_that_run_it(smoke_run_copy: Path) -> None:
-    module = smoke_run_copy / "src/fashion_mnist_study/filters.py"
+    module = smoke_run_copy / "src/fashion_mnist_study/study/filters.py"
     module.write_text(module.read_text() + "\n# edited\n")
     assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
         "apply_filters": 2,
@@ -305,7 +305,7 @@ def test_editing_the_filters_module_reruns_the_rules_that_run_it(smoke_run_copy:
 
 
 def test_editing_the_models_module_retrains_every_model(smoke_run_copy: Path) -> None:
-    module = smoke_run_copy / "src/fashion_mnist_study/models.py"
+    module = smoke_run_copy / "src/fashion_mnist_study/study/models.py"
     module.write_text(module.read_text() + "\n# edited\n")
     assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
         "train": 3,

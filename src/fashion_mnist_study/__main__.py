@@ -2,6 +2,6 @@
 
 import sys
 
-from fashion_mnist_study.cli import main
+from fashion_mnist_study.tools.cli import main
 
 sys.exit(main())

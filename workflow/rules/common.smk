@@ -21,20 +21,20 @@ os.environ.update(
 
 from snakemake.logging import logger
 
-from fashion_mnist_study.cache import output_cache, protect_entries
-from fashion_mnist_study.config import (
+from fashion_mnist_study.cache.store import output_cache, protect_entries
+from fashion_mnist_study.core.config import (
     ConfigError,
     model_sections,
     sweep_bases,
     validate_config,
 )
-from fashion_mnist_study.hardware import (
+from fashion_mnist_study.core.hardware import (
     local_gpu_slots,
     threads_per_job,
     usable_cpus,
     visible_gpu_count,
 )
-from fashion_mnist_study.progress import (
+from fashion_mnist_study.core.progress import (
     announce_restored_trainings,
     is_quiet,
     outcome_lines,
@@ -50,7 +50,7 @@ except ConfigError as error:
 OUTPUT_CACHE = output_cache()
 
 
-# Entries are made read-only for everyone once stored (cache.protect_entries says why), by the
+# Entries are made read-only for everyone once stored (cache/store.py says why), by the
 # main process at the start and the end of each run: that covers entries that local and
 # cluster jobs stored, and those of older runs, without code in the jobs. A run that succeeds
 # then ends with its outcome on the console (report_outcome).
@@ -94,7 +94,7 @@ CURVES = "results/plots/{model}_curves.png"
 CONFUSION = "results/plots/confusion_{model}.png"
 COMPARISONS = "results/tables/comparisons.csv"
 REPORT_TEMPLATES = [
-    os.path.relpath(SRC / PACKAGE / "templates" / name)
+    os.path.relpath(SRC / PACKAGE / "outputs/report/templates" / name)
     for name in ("report.html.j2", "report.md.j2")
 ]
 
@@ -110,9 +110,13 @@ wildcard_constraints:
 
 
 def package_modules(*names):
-    """Source files of the package modules a rule runs, so editing one reruns that rule."""
+    """Source files of the package modules a rule runs (dotted names within the package, such
+    as "study.filters"), so editing one reruns that rule."""
     # Relative paths: a moved or copied workflow keeps its recorded inputs, hence its results.
-    return [os.path.relpath(SRC / PACKAGE / f"{name}.py") for name in names]
+    return [
+        os.path.relpath(SRC / PACKAGE / f"{name.replace('.', '/')}.py")
+        for name in names
+    ]
 
 
 def get_model_settings(wildcards):
@@ -162,7 +166,7 @@ def per_seed(pattern, model):
 
 def per_model(name, pattern):
     """Named inputs `<name>_<model>`, each `pattern`'s files of that model (one per seed):
-    for unpack(), so a script receives its files keyed by model (joblog.inputs_by_model).
+    for unpack(), so a script receives its files keyed by model (core/job_inputs.py).
     """
     return {f"{name}_{model}": per_seed(pattern, model) for model in MODELS}
 

@@ -1,6 +1,6 @@
 rule download_fashion_mnist:
     input:
-        code=package_modules("download", "atomic"),
+        code=package_modules("study.download", "core.atomic"),
     output:
         train_images="resources/fashion_mnist/raw/train-images-idx3-ubyte.gz",
         train_labels="resources/fashion_mnist/raw/train-labels-idx1-ubyte.gz",
@@ -18,7 +18,7 @@ rule download_fashion_mnist:
 rule prepare_splits:
     input:
         raw=rules.download_fashion_mnist.output,
-        code=package_modules("data", "atomic"),
+        code=package_modules("study.data", "core.atomic"),
     output:
         SPLITS,
     log:

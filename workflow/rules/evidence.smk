@@ -6,13 +6,13 @@ rule comparisons:
         unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
         per_class="results/tables/per_class_accuracy.csv",
         code=package_modules(
-            "comparisons",
-            "evidence",
-            "predictions",
-            "summary",
-            "checksums",
-            "job_inputs",
-            "atomic",
+            "analysis.comparisons",
+            "analysis.evidence",
+            "study.predictions",
+            "analysis.results",
+            "core.checksums",
+            "core.job_inputs",
+            "core.atomic",
         ),
     output:
         comparisons=report(
@@ -43,7 +43,9 @@ rule comparisons:
 rule plot_comparisons:
     input:
         comparisons=COMPARISONS,
-        code=package_modules("plots", "summary", "checksums", "atomic"),
+        code=package_modules(
+            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
+        ),
     output:
         report(
             "results/plots/comparisons.png",

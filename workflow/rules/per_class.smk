@@ -5,13 +5,13 @@ rule per_class_accuracy:
     input:
         unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
         code=package_modules(
-            "per_class",
-            "predictions",
-            "plots",
-            "summary",
-            "checksums",
-            "job_inputs",
-            "atomic",
+            "analysis.per_class",
+            "study.predictions",
+            "outputs.plots",
+            "analysis.results",
+            "core.checksums",
+            "core.job_inputs",
+            "core.atomic",
         ),
     output:
         report(
@@ -35,7 +35,12 @@ rule plot_confusion:
     input:
         predictions=lambda wc: per_seed(PREDICTIONS, wc.model),
         code=package_modules(
-            "per_class", "predictions", "plots", "summary", "checksums", "atomic"
+            "analysis.per_class",
+            "study.predictions",
+            "outputs.plots",
+            "analysis.results",
+            "core.checksums",
+            "core.atomic",
         ),
     output:
         report(
@@ -62,13 +67,13 @@ rule plot_cnn_vs_mlp_examples:
         cnn=per_seed(PREDICTIONS, "cnn"),
         mlp=per_seed(PREDICTIONS, "mlp"),
         code=package_modules(
-            "per_class",
-            "data",
-            "predictions",
-            "plots",
-            "summary",
-            "checksums",
-            "atomic",
+            "analysis.per_class",
+            "study.data",
+            "study.predictions",
+            "outputs.plots",
+            "analysis.results",
+            "core.checksums",
+            "core.atomic",
         ),
     output:
         report(

@@ -1,7 +1,9 @@
 rule plot_curves:
     input:
         metrics=lambda wc: per_seed(METRICS, wc.model),
-        code=package_modules("plots", "summary", "checksums", "atomic"),
+        code=package_modules(
+            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
+        ),
     output:
         report(
             CURVES,
@@ -25,7 +27,9 @@ rule plot_overfitting:
     input:
         cnn=per_seed(METRICS, "cnn"),
         cnn_regularized=per_seed(METRICS, "cnn_regularized"),
-        code=package_modules("plots", "summary", "checksums", "atomic"),
+        code=package_modules(
+            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
+        ),
     output:
         report(
             "results/plots/overfitting.png",
@@ -48,7 +52,9 @@ rule plot_mlp_vs_cnn:
     input:
         cnn=per_seed(METRICS, "cnn"),
         mlp=per_seed(METRICS, "mlp"),
-        code=package_modules("plots", "summary", "checksums", "atomic"),
+        code=package_modules(
+            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
+        ),
     output:
         report(
             "results/plots/mlp_vs_cnn.png",
@@ -87,13 +93,17 @@ rule report:
         comparisons_plot="results/plots/comparisons.png",
         benchmarks=list(get_benchmarks().values()),
         code=package_modules(
-            "report",
-            "evidence",
-            "summary",
-            "settings",
-            "checksums",
-            "job_inputs",
-            "atomic",
+            "outputs.report.document",
+            "outputs.report.sections",
+            "outputs.report.tables",
+            "outputs.report.numbers",
+            "outputs.report.wording",
+            "analysis.evidence",
+            "analysis.results",
+            "core.settings",
+            "core.checksums",
+            "core.job_inputs",
+            "core.atomic",
         ),
         templates=REPORT_TEMPLATES,
     output:
@@ -125,14 +135,15 @@ rule experiments_table:
         unpack(lambda wildcards: per_model("results", RESULTS)),
         comparisons=COMPARISONS,
         code=package_modules(
-            "experiments",
-            "comparisons",
-            "evidence",
-            "predictions",
-            "summary",
-            "checksums",
-            "job_inputs",
-            "atomic",
+            "outputs.experiments",
+            "core.settings",
+            "analysis.comparisons",
+            "analysis.evidence",
+            "study.predictions",
+            "analysis.results",
+            "core.checksums",
+            "core.job_inputs",
+            "core.atomic",
         ),
     output:
         report(
@@ -156,7 +167,13 @@ rule experiments_table:
 rule plot_experiments:
     input:
         unpack(lambda wildcards: per_model("metrics", METRICS)),
-        code=package_modules("plots", "summary", "checksums", "job_inputs", "atomic"),
+        code=package_modules(
+            "outputs.plots",
+            "analysis.results",
+            "core.checksums",
+            "core.job_inputs",
+            "core.atomic",
+        ),
     output:
         report(
             "results/plots/experiments.png",

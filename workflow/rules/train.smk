@@ -2,15 +2,18 @@ rule train:
     input:
         splits=SPLITS,
         code=package_modules(
-            "training",
-            "models",
-            "precision",
-            "settings",
-            "checksums",
-            "data",
-            "predictions",
-            "atomic",
-            "hardware",
+            "study.training.loop",
+            "study.training.run",
+            "study.training.step",
+            "study.training.checkpoints",
+            "study.models",
+            "study.precision",
+            "core.settings",
+            "core.checksums",
+            "study.data",
+            "study.predictions",
+            "core.atomic",
+            "core.hardware",
         ),
     output:
         metrics=METRICS,
@@ -45,7 +48,7 @@ rule train:
 
 rule param_table:
     input:
-        code=package_modules("models", "settings", "atomic"),
+        code=package_modules("study.models", "core.settings", "core.atomic"),
     output:
         report(
             "results/tables/params.csv",
@@ -69,7 +72,12 @@ rule test_accuracy:
         results=expand(RESULTS, model=MODELS, seed=SEEDS),
         weights=expand(WEIGHTS, model=MODELS, seed=SEEDS),
         code=package_modules(
-            "comparisons", "evidence", "predictions", "summary", "checksums", "atomic"
+            "analysis.comparisons",
+            "analysis.evidence",
+            "study.predictions",
+            "analysis.results",
+            "core.checksums",
+            "core.atomic",
         ),
     output:
         report(

@@ -1,13 +1,13 @@
-from fashion_mnist_study.atomic import write_table
-from fashion_mnist_study.comparisons import (
+from fashion_mnist_study.analysis.comparisons import (
     class_comparisons_table,
     class_names,
     compared_pairs,
     comparisons_table,
     right_answers,
 )
-from fashion_mnist_study.job_inputs import inputs_by_model
-from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.core.atomic import write_table
+from fashion_mnist_study.core.job_inputs import inputs_by_model
+from fashion_mnist_study.core.joblog import log_to
 
 log_to(snakemake.log[0])
 models, alpha = snakemake.params.models, snakemake.params.alpha

@@ -1,9 +1,9 @@
 import pandas as pd
 
-from fashion_mnist_study.atomic import write_table
-from fashion_mnist_study.experiments import experiments_table
-from fashion_mnist_study.job_inputs import inputs_by_model
-from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.core.atomic import write_table
+from fashion_mnist_study.core.job_inputs import inputs_by_model
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.experiments import experiments_table
 
 log_to(snakemake.log[0])
 settings = dict(snakemake.params.settings)

@@ -1,6 +1,6 @@
-from fashion_mnist_study.atomic import write_table
-from fashion_mnist_study.filters import error_table, load_filter_outputs
-from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.core.atomic import write_table
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.study.filters import error_table, load_filter_outputs
 
 log_to(snakemake.log[0])
 table = error_table(

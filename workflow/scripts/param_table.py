@@ -1,8 +1,8 @@
 import pandas as pd
 
-from fashion_mnist_study.atomic import write_table
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.models import PARAM_COLUMNS, build_network, parameter_rows
+from fashion_mnist_study.core.atomic import write_table
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.study.models import PARAM_COLUMNS, build_network, parameter_rows
 
 log_to(snakemake.log[0])
 rows = [

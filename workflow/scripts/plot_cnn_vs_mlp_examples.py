@@ -1,8 +1,8 @@
-from fashion_mnist_study.data import load_splits
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.per_class import disagreement_groups
-from fashion_mnist_study.plots import plot_image_groups
-from fashion_mnist_study.predictions import stack_predictions
+from fashion_mnist_study.analysis.per_class import disagreement_groups
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.plots import plot_image_groups
+from fashion_mnist_study.study.data import load_splits
+from fashion_mnist_study.study.predictions import stack_predictions
 
 log_to(snakemake.log[0])
 cnn, labels = stack_predictions(snakemake.input.cnn)

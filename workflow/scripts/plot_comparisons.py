@@ -1,7 +1,7 @@
 import pandas as pd
 
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.plots import plot_comparisons
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.plots import plot_comparisons
 
 log_to(snakemake.log[0])
 plot_comparisons(

@@ -1,7 +1,7 @@
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.per_class import CLASS_NAMES, confusion_matrix
-from fashion_mnist_study.plots import plot_confusion
-from fashion_mnist_study.predictions import stack_predictions
+from fashion_mnist_study.analysis.per_class import CLASS_NAMES, confusion_matrix
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.plots import plot_confusion
+from fashion_mnist_study.study.predictions import stack_predictions
 
 log_to(snakemake.log[0])
 plot_confusion(

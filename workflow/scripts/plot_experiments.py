@@ -1,7 +1,7 @@
-from fashion_mnist_study.job_inputs import inputs_by_model
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.plots import plot_experiments
-from fashion_mnist_study.summary import load_curves
+from fashion_mnist_study.analysis.results import load_curves
+from fashion_mnist_study.core.job_inputs import inputs_by_model
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.plots import plot_experiments
 
 log_to(snakemake.log[0])
 metrics = inputs_by_model(snakemake.input, "metrics", snakemake.params.models)

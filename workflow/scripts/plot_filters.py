@@ -1,6 +1,6 @@
-from fashion_mnist_study.filters import load_filter_outputs
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.plots import plot_filters
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.plots import plot_filters
+from fashion_mnist_study.study.filters import load_filter_outputs
 
 log_to(snakemake.log[0])
 plot_filters(

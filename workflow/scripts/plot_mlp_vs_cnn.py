@@ -1,6 +1,6 @@
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.plots import plot_validation_accuracy
-from fashion_mnist_study.summary import load_curves
+from fashion_mnist_study.analysis.results import load_curves
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.plots import plot_validation_accuracy
 
 log_to(snakemake.log[0])
 plot_validation_accuracy(

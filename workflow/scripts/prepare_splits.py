@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from fashion_mnist_study.data import make_splits, read_idx, save_splits
-from fashion_mnist_study.joblog import log_to
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.study.data import make_splits, read_idx, save_splits
 
 log_to(snakemake.log[0])
 raw = {Path(path).name.removesuffix(".gz"): read_idx(path) for path in snakemake.input.raw}

@@ -1,6 +1,7 @@
-from fashion_mnist_study.job_inputs import inputs_by_model
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.report import ReportInputs, write_report
+from fashion_mnist_study.core.job_inputs import inputs_by_model
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.outputs.report.document import write_report
+from fashion_mnist_study.outputs.report.numbers import ReportInputs
 
 log_to(snakemake.log[0])
 models = snakemake.params.models

@@ -1,7 +1,7 @@
-from fashion_mnist_study.atomic import write_table
-from fashion_mnist_study.comparisons import accuracy_summary
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.summary import check_outputs, load_results
+from fashion_mnist_study.analysis.comparisons import accuracy_summary
+from fashion_mnist_study.analysis.results import check_outputs, load_results
+from fashion_mnist_study.core.atomic import write_table
+from fashion_mnist_study.core.joblog import log_to
 
 log_to(snakemake.log[0])
 # The only job that reads the weights: it checks them, so a damaged one stops the run.

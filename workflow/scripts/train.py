@@ -1,7 +1,8 @@
-from fashion_mnist_study.data import load_splits
-from fashion_mnist_study.joblog import log_to
-from fashion_mnist_study.settings import ModelSettings
-from fashion_mnist_study.training import TrainOutputs, train_model
+from fashion_mnist_study.core.joblog import log_to
+from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study.data import load_splits
+from fashion_mnist_study.study.training.loop import train_model
+from fashion_mnist_study.study.training.run import TrainOutputs
 
 log_to(snakemake.log[0])
 train_model(

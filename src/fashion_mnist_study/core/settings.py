@@ -21,7 +21,7 @@ class ModelSettings:
     weight_decay: float
     dropout: float
     hidden_sizes: tuple[int, ...] = ()  # mlp only
-    precision: str = "float32"  # or bfloat16: mixed precision, float32 weights (precision.py)
+    precision: str = "float32"  # or bfloat16: mixed precision, float32 weights (study/precision.py)
     tf32: bool = False  # TF32 float32 matmuls and convolutions on a GPU
 
     @classmethod
@@ -42,3 +42,14 @@ class ModelSettings:
     def as_dict(self) -> dict:
         """Plain types (hidden_sizes a list), as stored beside the trained weights."""
         return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}
+
+
+def varying_settings(settings: dict[str, dict]) -> list[str]:
+    """The settings (beside the architecture) whose value is not the same for every model,
+    by name."""
+    keys = sorted({key for section in settings.values() for key in section})
+    return [
+        key
+        for key in keys
+        if key != "architecture" and len({repr(s.get(key)) for s in settings.values()}) > 1
+    ]

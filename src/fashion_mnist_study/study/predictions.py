@@ -9,8 +9,8 @@ import zlib
 
 import numpy as np
 
-from fashion_mnist_study.atomic import atomic_path
-from fashion_mnist_study.checksums import check_output, corrupt, result_of_output
+from fashion_mnist_study.core.atomic import atomic_path
+from fashion_mnist_study.core.checksums import check_output, corrupt, result_of_output
 
 
 def save_predictions(

@@ -3,18 +3,31 @@ images one model gets right and another wrong, from each training job's predicti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import torch
 from torchvision.datasets import FashionMNIST
 from torchvision.utils import make_grid
 
-from fashion_mnist_study.plots import ImageGroup
-from fashion_mnist_study.predictions import stack_predictions
-from fashion_mnist_study.summary import mean_and_spread
+from fashion_mnist_study.analysis.results import mean_and_spread
+from fashion_mnist_study.study.predictions import stack_predictions
 
 CLASS_NAMES: tuple[str, ...] = tuple(FashionMNIST.classes)
 PER_CLASS_COLUMNS = ["model", "class", "n_seeds", "accuracy_mean", "accuracy_std"]
+
+
+@dataclass(frozen=True)
+class ImageGroup:
+    """Tiled test images (image_grid) with a title and a caption under each tile."""
+
+    title: str
+    grid: np.ndarray
+    captions: list[str]
+    columns: int
+    tile: int  # pixels per image side
+    padding: int
 
 
 def class_accuracy(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from fashion_mnist_study.settings import ModelSettings
+from fashion_mnist_study.core.settings import ModelSettings
 
 PARAM_COLUMNS = ["model", "layer", "type", "shape", "params"]
 IMAGE_SHAPE = (1, 28, 28)

@@ -11,7 +11,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-# What a damaged entry of the result cache asks the user to run (cli.py).
+# What a damaged entry of the result cache asks the user to run (tools/cli.py).
 REPAIR_COMMAND = "fashion-mnist-study cache verify --delete"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fashion_mnist_study.atomic import atomic_path
+from fashion_mnist_study.core.atomic import atomic_path
 
 SPLIT_NAMES = ("train", "val", "test")
 

@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pandas as pd
 
-import fashion_mnist_study.evidence as evidence
-from fashion_mnist_study.predictions import stack_predictions
-from fashion_mnist_study.summary import mean_and_spread
+import fashion_mnist_study.analysis.evidence as evidence
+from fashion_mnist_study.analysis.results import mean_and_spread
+from fashion_mnist_study.study.predictions import stack_predictions
 
 # The study's own questions: does regularization help the CNN, does the CNN beat the MLP?
 STUDY_PAIRS = (("cnn_regularized", "cnn"), ("cnn", "mlp"))

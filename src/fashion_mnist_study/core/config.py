@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from fashion_mnist_study.settings import STUDY_MODELS, ModelSettings
+from fashion_mnist_study.core.settings import STUDY_MODELS, ModelSettings
 
 
 class ConfigError(ValueError):

@@ -1,5 +1,5 @@
 """The entries of the result cache, read as Snakemake names them: what each training holds,
-whether it is intact, how much space it takes. No torch or Snakemake here (cache_keys.py asks
+whether it is intact, how much space it takes. No torch or Snakemake here (keys.py asks
 Snakemake which entries the config uses); torch only to read the settings of an old entry."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from fashion_mnist_study.cache import ENTRY_FILE
-from fashion_mnist_study.checksums import archive_problem, is_sealed, sha256_of
-from fashion_mnist_study.experiments import varying_settings
+from fashion_mnist_study.cache.store import ENTRY_FILE
+from fashion_mnist_study.core.checksums import archive_problem, is_sealed, sha256_of
+from fashion_mnist_study.core.settings import varying_settings
 
 # The named outputs of the cached rules (workflow/rules/*.smk; a test compares them): Snakemake
 # stores output NAME of a job as <key>_NAME<extension>.

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fashion_mnist_study.comparisons import interval_columns
-from fashion_mnist_study.summary import load_curves, load_results, mean_and_spread
+from fashion_mnist_study.analysis.comparisons import interval_columns
+from fashion_mnist_study.analysis.results import load_curves, load_results, mean_and_spread
+from fashion_mnist_study.core.settings import varying_settings
 
 SUMMARY_COLUMNS = [
     "params",
@@ -24,17 +25,6 @@ SUMMARY_COLUMNS = [
     "p_holm",
     "verdict",
 ]
-
-
-def varying_settings(settings: dict[str, dict]) -> list[str]:
-    """The settings (beside the architecture) whose value is not the same for every model,
-    by name."""
-    keys = sorted({key for section in settings.values() for key in section})
-    return [
-        key
-        for key in keys
-        if key != "architecture" and len({repr(s.get(key)) for s in settings.values()}) > 1
-    ]
 
 
 def experiments_table(

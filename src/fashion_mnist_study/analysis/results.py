@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
 
-from fashion_mnist_study.checksums import check_output, read_result, result_of_output
+from fashion_mnist_study.core.checksums import check_output, read_result, result_of_output
 
 # Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
 # differ between any two runs of the same settings: what the run cost, and the checksums of

@@ -1,6 +1,6 @@
 """Time a no-op dry run of this workflow against a trivial two-rule Snakefile, alternating.
 
-    python -m fashion_mnist_study.dag_bench [--repeats 7] WORKDIR [snakemake arguments...]
+    python -m fashion_mnist_study.tools.dag_bench [--repeats 7] WORKDIR [snakemake arguments...]
 
 WORKDIR holds a finished run of the workflow (a dry run there must have nothing to do).
 """

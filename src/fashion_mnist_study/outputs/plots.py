@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -12,8 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from fashion_mnist_study.atomic import atomic_path  # noqa: E402
-from fashion_mnist_study.summary import Curves  # noqa: E402
+from fashion_mnist_study.analysis.results import Curves  # noqa: E402
+from fashion_mnist_study.core.atomic import atomic_path  # noqa: E402
+
+if TYPE_CHECKING:  # per_class imports torch, which no plot job needs to start
+    from fashion_mnist_study.analysis.per_class import ImageGroup
 
 COLORS = {"cnn": "tab:blue", "cnn_regularized": "tab:green", "mlp": "tab:orange"}
 # Other models, in the order they are drawn: the tab10 colors the study's three do not use.
@@ -199,18 +202,6 @@ def plot_confusion(
     ax.set_title(f"{LABELS.get(model, model)}: test images per true class (%)")
     fig.tight_layout()
     _save(fig, path, style["dpi"])
-
-
-@dataclass(frozen=True)
-class ImageGroup:
-    """Tiled test images (per_class.image_grid) with a title and a caption under each tile."""
-
-    title: str
-    grid: np.ndarray
-    captions: list[str]
-    columns: int
-    tile: int  # pixels per image side
-    padding: int
 
 
 def plot_image_groups(groups: list[ImageGroup], path: str, style: dict) -> None:

@@ -8,8 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fashion_mnist_study.cache import output_cache
-from fashion_mnist_study.cache_entries import (
+from fashion_mnist_study.cache.entries import (
     Entry,
     listing,
     older_than,
@@ -17,7 +16,7 @@ from fashion_mnist_study.cache_entries import (
     read_entries,
     remove,
 )
-from fashion_mnist_study.cache_keys import (
+from fashion_mnist_study.cache.keys import (
     CacheCommandError,
     holding_the_lock,
     planned_workflow,
@@ -25,6 +24,7 @@ from fashion_mnist_study.cache_keys import (
     used_cache_files,
     used_keys,
 )
+from fashion_mnist_study.cache.store import output_cache
 
 
 def megabytes(size: int) -> str:

@@ -1,9 +1,9 @@
 """Training throughput: the project's step, in float32 and in bfloat16 mixed precision, against
 a plain notebook-style loop, side by side.
 
-    python -m fashion_mnist_study.bench [--device auto] [--batch-size 64] [--rounds 5]
+    python -m fashion_mnist_study.tools.bench [--device auto] [--batch-size 64] [--rounds 5]
                                         [--precisions float32 bfloat16]
-    python -m fashion_mnist_study.bench --side-by-side
+    python -m fashion_mnist_study.tools.bench --side-by-side
 
 For each model it alternates the loops round by round on the same random images, keeps the
 best round of each (the least disturbed by other processes), and relates each precision's step
@@ -13,7 +13,7 @@ share of it a step reaches). Nothing here changes what is learned.
 --side-by-side times what the workflow's scheduling choice rests on. On the CPU: the two CNNs
 trained one after the other with all CPUs each, against side by side with the CPUs shared out
 (see get_training_threads in workflow/rules/common.smk). On a GPU: the three models trained one
-after the other on it, against all three at once (see TRAININGS_PER_GPU in hardware.py).
+after the other on it, against all three at once (see TRAININGS_PER_GPU in core/hardware.py).
 """
 
 from __future__ import annotations
@@ -31,18 +31,16 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from fashion_mnist_study.hardware import threads_per_job, usable_cpus
-from fashion_mnist_study.models import build_model
-from fashion_mnist_study.precision import PRECISIONS, native_bfloat16
-from fashion_mnist_study.settings import STUDY_MODELS, ModelSettings
-from fashion_mnist_study.training import (
-    TrainStep,
+from fashion_mnist_study.core.hardware import threads_per_job, usable_cpus
+from fashion_mnist_study.core.settings import STUDY_MODELS, ModelSettings
+from fashion_mnist_study.study.models import build_model
+from fashion_mnist_study.study.precision import PRECISIONS, native_bfloat16
+from fashion_mnist_study.study.training.run import (
     configure_threads,
     keep_freed_memory,
-    model_and_optimizer,
     resolve_device,
-    train_one_epoch,
 )
+from fashion_mnist_study.study.training.step import TrainStep, model_and_optimizer, train_one_epoch
 
 MLP_HIDDEN = (2176, 128, 128)
 TRAIN_IMAGES = 50_000  # one epoch of the study
@@ -131,7 +129,7 @@ def notebook_loop(name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) 
 def project_loop(
     name: str, x: torch.Tensor, y: torch.Tensor, batch_size: int, precision: str = "float32"
 ) -> Callable:
-    """The workflow's own model setup and epoch loop (fashion_mnist_study.training)."""
+    """The workflow's own model setup and epoch loop (fashion_mnist_study.study.training)."""
     model, optimizer = model_and_optimizer(study_settings(name, batch_size), x.device)
     generator = torch.Generator().manual_seed(0)
     step = TrainStep(model, optimizer, x, y, batch_size, precision)

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from fashion_mnist_study.atomic import write_bytes
+from fashion_mnist_study.core.atomic import write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Check the GPU path in one command: the tests that need CUDA, the training benchmark, and the
 whole study in fresh folders, then one summary of where the time went.
 
-    python -m fashion_mnist_study.gpu_check [--data DIR] [--workdir DIR] [--cores N]
+    python -m fashion_mnist_study.tools.gpu_check [--data DIR] [--workdir DIR] [--cores N]
 
 (`make gpu-check` runs this in an environment made from the machine's own PyTorch.) The study
 runs twice: as a local run does, trainings taking turns on the GPU, then with all three
@@ -30,10 +30,10 @@ from pathlib import Path
 
 import yaml
 
-from fashion_mnist_study.hardware import usable_cpus
-from fashion_mnist_study.summary import learned
+from fashion_mnist_study.analysis.results import learned
+from fashion_mnist_study.core.hardware import usable_cpus
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles", "src")
 SMOKE_CONFIG = "config/smoke.yaml"
 CUDA_TESTS = "cuda tests"
@@ -331,16 +331,16 @@ def main(argv: list[str] | None = None) -> int:
     if not has_gpu:
         print("No CUDA GPU: checking the CPU path with the smoke settings instead.", flush=True)
     python = [sys.executable, "-m"]
+    bench = [*python, "fashion_mnist_study.tools.bench"]
     steps = [
         run_step(CUDA_TESTS, [*python, "pytest", "-m", "cuda", "-p", "no:cacheprovider", "-q",
                                 str(REPO / "tests")], REPO, workdir / "cuda_tests.log", 900),
-        run_step("benchmark", [*python, "fashion_mnist_study.bench",
-                               *([] if has_gpu else CPU_BENCH)],
+        run_step("benchmark", [*bench, *([] if has_gpu else CPU_BENCH)],
                  REPO, workdir / "bench.log", 600),
     ]  # fmt: skip
     if has_gpu:
-        steps.append(run_step("benchmark, side by side", [*python, "fashion_mnist_study.bench",
-                              "--side-by-side", "--images", "16384", "--rounds", "1"],
+        steps.append(run_step("benchmark, side by side",
+                              [*bench, "--side-by-side", "--images", "16384", "--rounds", "1"],
                               REPO, workdir / "bench_side_by_side.log", 600))  # fmt: skip
     counts = pytest_counts(steps[0].output)
     if has_gpu and steps[0].passed and (not counts.get("passed") or "skipped" in counts):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from fashion_mnist_study.atomic import atomic_path
+from fashion_mnist_study.core.atomic import atomic_path
 
 FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 

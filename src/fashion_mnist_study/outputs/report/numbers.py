@@ -1,0 +1,119 @@
+"""This run's numbers for the report, gathered once from the workflow's outputs and keyed by
+model: what the report job reads (ReportInputs), and each measure over seeds (Measure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from fashion_mnist_study.analysis.results import load_curves, load_results, mean_and_spread
+from fashion_mnist_study.outputs.report.wording import Measure
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    filter_errors: str
+    filters_plot: str
+    params: str
+    test_accuracy: str
+    metrics: dict[str, list[str]]  # model -> its seeds' metrics CSVs
+    results: dict[str, list[str]]  # model -> its seeds' result JSONs
+    curves: dict[str, str]  # model -> its training-curve figure
+    confusion: dict[str, str]  # model -> its confusion-matrix figure
+    overfitting: str
+    mlp_vs_cnn: str
+    cnn_vs_mlp_examples: str
+    experiments: str  # results/tables/experiments.csv
+    experiments_plot: str
+    comparisons: str  # results/tables/comparisons.csv
+    class_comparisons: str  # results/tables/class_comparisons.csv
+    comparisons_plot: str
+    baseline: str  # the model experiments.csv compares every model with
+    alpha: float  # the level of every verdict
+    benchmarks: dict[str, str]  # job -> its Snakemake benchmark file
+    kernel_names: list[str]
+    filter_dtype: str
+    pool: int
+
+
+class Study:
+    """This run's numbers, gathered once from the workflow's outputs, keyed by model."""
+
+    def __init__(self, inputs: ReportInputs) -> None:
+        self.inputs = inputs
+        self.models = list(inputs.results)
+        self.results = pd.concat(
+            [load_results(paths) for paths in inputs.results.values()], ignore_index=True
+        )
+        self.curves = {model: load_curves(paths) for model, paths in inputs.metrics.items()}
+        self.params = pd.read_csv(inputs.params)
+        self.filter_errors = pd.read_csv(inputs.filter_errors)
+        self.test_accuracy = pd.read_csv(inputs.test_accuracy).set_index("model", drop=False)
+        self.comparisons = pd.read_csv(inputs.comparisons, keep_default_na=False, na_values="")
+        self.class_comparisons = pd.read_csv(
+            inputs.class_comparisons, keep_default_na=False, na_values=""
+        )
+        per_seed = pd.concat(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "final_train_acc": curves.train_acc[:, -1],
+                    "final_val_acc": curves.val_acc[:, -1],
+                    "best_val_acc": curves.val_acc.max(axis=1),
+                    "final_gap": curves.gap[:, -1],
+                }
+            )
+            for model, curves in self.curves.items()
+        )
+        self.measures = {
+            column: mean_and_spread(frame.groupby("model", sort=False)[column]).assign(
+                n=frame.groupby("model", sort=False).size()
+            )
+            for frame, columns in ((self.results, ["test_acc"]), (per_seed, list(per_seed)[1:]))
+            for column in columns
+        }
+
+    def measure(self, model: str, column: str) -> Measure:
+        row = self.measures[column].loc[model]
+        return Measure(float(row["mean"]), float(row["std"]), int(row["n"]))
+
+    def test_acc(self, model: str) -> Measure:
+        return self.measure(model, "test_acc")
+
+    def accuracy_text(self, model: str) -> str:
+        """'91.23% (95% CI 90.66 to 91.77%)', with several seeds also the interval over them."""
+        row = self.test_accuracy.loc[model]
+        images = f"95% CI {100 * row['test_acc_low']:.2f} to {100 * row['test_acc_high']:.2f}%"
+        if row["n_seeds"] == 1:
+            return f"{self.test_acc(model).as_pct()} ({images})"
+        seeds = f"{100 * row['test_acc_seeds_low']:.2f} to {100 * row['test_acc_seeds_high']:.2f}%"
+        return (
+            f"{self.test_acc(model).as_pct()} ({images} over the test images, {seeds} over seeds)"
+        )
+
+    def comparison(self, first: str, second: str) -> pd.Series:
+        """The row of comparisons.csv that compares `first` with `second`, in this order."""
+        table = self.comparisons
+        rows = table[(table["model_a"] == first) & (table["model_b"] == second)]
+        if rows.empty:
+            raise ValueError(f"{self.inputs.comparisons}: no row compares {first} with {second}")
+        return rows.iloc[0]
+
+    def family(self) -> str:
+        return f"the {len(self.comparisons)} comparisons of comparisons.csv"
+
+    def epochs(self, model: str) -> int:
+        return int(self.curves[model].epochs[-1])
+
+    def total_params(self, model: str) -> int:
+        totals = self.params[self.params["layer"] == "total"].set_index("model")["params"]
+        return int(totals[model])
+
+    def seeds_note(self) -> str:
+        n = int(self.results.groupby("model").size().iloc[0])
+        return (
+            "one seed per model"
+            if n == 1
+            else f"{n} seeds per model; numbers are mean ± sample standard deviation"
+        )

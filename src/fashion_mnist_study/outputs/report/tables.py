@@ -1,0 +1,168 @@
+"""The report's tables as the templates take them: column headings and rows of cells already
+formatted (accuracies in percent, differences in points, each with its interval)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fashion_mnist_study.outputs.report.numbers import Study
+from fashion_mnist_study.outputs.report.wording import Measure, p_text, pct, seeds_text
+
+
+def table(columns: list[str], frame: pd.DataFrame) -> dict[str, object]:
+    """A table for the templates: column headings and rows of already formatted cells."""
+    return {"columns": columns, "rows": frame.astype(str).to_numpy().tolist()}
+
+
+def points_with_interval(frame: pd.DataFrame, sign: str = "") -> list[str]:
+    """Each row's difference and its 95% interval in points: '7.02 (6.40 to 7.64)'."""
+    bounds = frame[["difference", "difference_low", "difference_high"]].itertuples(index=False)
+    return [
+        f"{100 * d:{sign}.2f} ({100 * low:{sign}.2f} to {100 * high:{sign}.2f})"
+        for d, low, high in bounds
+    ]
+
+
+def filter_errors(errors: pd.DataFrame, kernel_names: list[str]) -> dict[str, object]:
+    """filter_errors.csv with each filter by name."""
+    return table(
+        ["output", "example", "filter", "Euclidean distance", "max abs error"],
+        pd.DataFrame(
+            {
+                "output": errors["output"],
+                "example": errors["example"],
+                "filter": [kernel_names[int(index)] for index in errors["filter"]],
+                "distance": errors["euclidean_distance"].map("{:.3g}".format),
+                "max": errors["max_abs_error"].map("{:.3g}".format),
+            }
+        ),
+    )
+
+
+def layers(params: pd.DataFrame, model: str) -> dict[str, object]:
+    """One model's rows of params.csv: each layer with parameters, then the total."""
+    layers = params[params["model"] == model]
+    return table(
+        ["layer", "type", "weight shape", "parameters"],
+        layers[["layer", "type", "shape"]]
+        .fillna("")
+        .assign(params=layers["params"].map("{:,}".format)),
+    )
+
+
+def class_comparisons(classes: pd.DataFrame) -> dict[str, object]:
+    """class_comparisons.csv: per class both accuracies, the lead and the verdict."""
+
+    def with_interval(prefix: str) -> list[str]:
+        bounds = zip(classes[f"{prefix}_low"], classes[f"{prefix}_high"], strict=True)
+        return [
+            f"{pct(accuracy)} ({100 * low:.1f}–{100 * high:.1f})"
+            for accuracy, (low, high) in zip(classes[prefix], bounds, strict=True)
+        ]
+
+    return table(
+        ["class", "CNN (95% CI)", "MLP (95% CI)", "CNN - MLP (points, 95% CI)", "p (Holm)",
+         "verdict"],
+        pd.DataFrame(
+            {
+                "class": classes["class"],
+                "cnn": with_interval("acc_a"),
+                "mlp": with_interval("acc_b"),
+                "lead": points_with_interval(classes),
+                "p": classes["p_holm"].map(p_text),
+                "verdict": classes["verdict"],
+            }
+        ),
+    )  # fmt: skip
+
+
+def test_accuracy(study: Study) -> dict[str, object]:
+    """test_accuracy.csv: per model its seeds, accuracy with intervals, size and epochs."""
+    accuracy = study.test_accuracy
+    return table(
+        ["model", "seeds", "test accuracy", "parameters", "epochs"],
+        pd.DataFrame(
+            {
+                "model": accuracy["model"],
+                "seeds": accuracy["seeds"].map(seeds_text),
+                "test accuracy": [study.accuracy_text(model) for model in accuracy["model"]],
+                "parameters": accuracy["params"].map("{:,}".format),
+                "epochs": accuracy["epochs"],
+            }
+        ),
+    )
+
+
+def comparisons(rows: pd.DataFrame) -> dict[str, object]:
+    """comparisons.csv: every comparison, its difference, test, p-values and verdict."""
+    return table(
+        ["comparison", "difference (points, 95% CI)", "interval", "b / c", "test", "p",
+         "p (Holm)", "verdict"],
+        pd.DataFrame(
+            {
+                "comparison": rows["model_a"] + " vs " + rows["model_b"],
+                "difference": points_with_interval(rows, sign="+"),
+                "interval": rows["interval"],
+                "b / c": rows["b"].astype(str) + " / " + rows["c"].astype(str),
+                "test": rows["test"],
+                "p": rows["p_value"].map(p_text),
+                "p_holm": rows["p_holm"].map(p_text),
+                "verdict": rows["verdict"],
+            }
+        ),
+    )  # fmt: skip
+
+
+def experiments(frame: pd.DataFrame) -> dict[str, object]:
+    """experiments.csv: every model, the settings that differ, its accuracy and its verdict
+    against the baseline."""
+    settings = list(frame.columns[2 : frame.columns.get_loc("params")])
+    shown = (
+        frame[["model", "architecture", *settings]]
+        .fillna("")
+        .astype(str)
+        .assign(
+            params=frame["params"].map("{:,}".format),
+            seeds=frame["seeds"],
+            test_acc=[
+                f"{Measure(mean, std, n).as_pct()} ({100 * low:.2f}–{100 * high:.2f})"
+                for mean, std, n, low, high in frame[
+                    ["test_acc_mean", "test_acc_std", "seeds", "test_acc_low", "test_acc_high"]
+                ].itertuples(index=False)
+            ],
+            best_val=frame["best_val_acc"].map(pct),
+            gap=(100 * frame["final_gap"]).map("{:.2f}".format),
+            seconds=frame["train_seconds"].map("{:.1f}".format),
+            vs_baseline=(100 * frame["vs_baseline"]).map("{:+.2f}".format),
+            p_holm=frame["p_holm"].map(lambda p: "" if pd.isna(p) else p_text(p)),
+            verdict=frame["verdict"],
+        )
+    )
+    columns = [
+        "model", "architecture", *settings, "parameters", "seeds", "test accuracy (95% CI)",
+        "best validation", "last gap (points)", "training s", "vs baseline (points)",
+        "p (Holm)", "verdict",
+    ]  # fmt: skip
+    return table(columns, shown)
+
+
+def cost(benchmarks: dict[str, str], results: pd.DataFrame) -> dict[str, object]:
+    """Per job: its wall seconds and peak resident memory, from Snakemake's benchmark files;
+    for the training jobs, which Snakemake cannot benchmark (they are cached), as they
+    measured themselves: start-up and training seconds, peak memory."""
+    rows = []
+    for job, path in benchmarks.items():
+        measured = pd.read_csv(path, sep="\t", na_values=["-", "NA"]).iloc[0]
+        rss = measured["max_rss"]
+        rows.append([job, f"{measured['s']:.1f}", "n/a" if pd.isna(rss) else f"{rss:,.0f}"])
+    for result in results.to_dict("records"):
+        seconds = result["seconds"] + sum(result["seconds_before_first_step"].values())
+        rows.append(
+            [
+                f"train model={result['model']} seed={result['seed']}",
+                f"{seconds:.1f}",
+                f"{result['peak_rss_mb']:,.0f}",
+            ]
+        )
+    columns = ["job", "seconds", "peak memory (MB)"]
+    return table(columns, pd.DataFrame(rows, columns=columns))
