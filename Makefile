@@ -25,7 +25,7 @@ MANYLINUX := $(foreach tag,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinu
 # Where the Fashion-MNIST .gz files are when no mirror of config/config.yaml can be reached.
 DATA ?=
 
-.PHONY: setup lock run test lint bench gpu-check gpu-wheels
+.PHONY: setup lock run test coverage lint bench gpu-check gpu-wheels
 
 setup: $(VENV)/.installed
 
@@ -59,8 +59,22 @@ lock: setup
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
 
+# Two processes (pytest-xdist), each taking whole test files: the SLURM tests, which mostly wait
+# for the cluster, start first and the other process runs the rest meanwhile; fixtures that run
+# the workflow are made once and shared (tests/conftest.py). The 25 slowest tests close the log.
+PYTEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+
+# Branch coverage of src/ by the whole suite, the workflow's jobs included (pyproject.toml's
+# [tool.coverage]); one process, so that nothing but coverage differs from `make test`.
+# COVERAGE_FILE: an absolute path, as the jobs run in other folders.
+coverage: export COVERAGE_FILE = $(CURDIR)/.coverage
+coverage: setup
+	$(BIN)/python -m coverage erase
+	$(BIN)/python -m coverage run -m pytest -q -p no:xdist
+	$(BIN)/python -m coverage combine --quiet
+	$(BIN)/python -m coverage report --skip-empty
 
 lint: setup
 	$(BIN)/snakemake --lint

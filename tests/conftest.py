@@ -1,4 +1,6 @@
-"""Shared fixtures: temporary copies of the workflow and a finished smoke run to reuse."""
+"""Shared fixtures: temporary copies of the workflow, and one finished run of it (with the
+result cache it filled) that every test reading outputs shares, made once per test run even
+when pytest-xdist runs the tests in several processes."""
 
 from __future__ import annotations
 
@@ -7,19 +9,33 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
+from filelock import FileLock
 
 from fashion_mnist_study.tools.gpu_check import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
-# Workflow runs of this session share one result cache of their own, never the user's (a
-# test that needs another sets SNAKEMAKE_OUTPUT_CACHE itself).
-os.environ["SNAKEMAKE_OUTPUT_CACHE"] = tempfile.mkdtemp(prefix="fashion-mnist-study-cache-")
+
+
+def session_cache() -> Path:
+    """The result cache this test run's workflows share, never the user's (a test that needs
+    another passes its own). One per run: xdist's workers find the same folder by the run's id."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run_id is None:
+        return Path(tempfile.mkdtemp(prefix="fashion-mnist-study-cache-"))
+    folder = Path(tempfile.gettempdir()) / f"fashion-mnist-study-cache-{run_id}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+os.environ["SNAKEMAKE_OUTPUT_CACHE"] = str(session_cache())
 
 
 def replace_file(path: Path, content: bytes) -> None:
@@ -30,7 +46,10 @@ def replace_file(path: Path, content: bytes) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `cuda` (run by `make gpu-check`) are skipped where PyTorch sees no GPU."""
+    """The SLURM tests first: they spend most of their time waiting for the cluster, which
+    another xdist worker fills with the other tests (`make test` runs two). Tests marked `cuda`
+    (run by `make gpu-check`) are skipped where PyTorch sees no GPU."""
+    items.sort(key=lambda item: "slurm" not in item.keywords)  # stable: the rest keep their order
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
@@ -100,7 +119,10 @@ def planned_jobs(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> d
     return job_stats(result.stdout)
 
 
+# The README's quick settings (config/smoke.yaml); the suite's own runs add tests/tiny.yaml.
 SMOKE = ("--configfile", "config/smoke.yaml")
+TINY_CONFIG = REPO / "tests/tiny.yaml"
+TINY = (*SMOKE, str(TINY_CONFIG))
 # The README's command: on a 2-core machine it asks for more cores than there are.
 SMOKE_CORES = 4
 # The finished smoke run sees two CPUs (fewer where there are fewer) on any machine, as on a
@@ -110,29 +132,118 @@ SMOKE_CPUS = set(sorted(os.sched_getaffinity(0))[:2]) if hasattr(os, "sched_seta
 
 
 def smoke_run_output_file(workdir: Path) -> Path:
-    """Where the smoke run in `workdir` keeps what Snakemake printed (outside the workflow)."""
+    """Where the finished run in `workdir` keeps what Snakemake printed (outside the workflow)."""
     return workdir.parent / "snakemake_output.txt"
 
 
 def smoke_run_output(workdir: Path) -> str:
-    """What Snakemake printed during the finished smoke run in `workdir`."""
+    """What Snakemake printed during the finished run in `workdir`."""
     return smoke_run_output_file(workdir).read_text()
 
 
 @pytest.fixture(scope="session")
-def finished_smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One complete run of the workflow on config/smoke.yaml, real data, shared by tests."""
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A temporary folder every process of this test run sees: xdist's workers each have a
+    folder of their own inside it."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(request.config, "workerinput") else base
+
+
+def once_per_test_run(shared: Path, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder `shared`/`name`, made by `make` once per test run: the first pytest process
+    to ask makes it, the others (xdist's workers) wait for it and share it. A failed `make`
+    leaves nothing that counts as made, so the next one to ask tries again."""
+    folder = shared / name
+    with FileLock(shared / f"{name}.lock"):
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
+def cache_entries_of(workdir: Path) -> set[Path]:
+    """The files of the session's result cache that the outputs in `workdir` link to."""
+    cache = Path(os.environ["SNAKEMAKE_OUTPUT_CACHE"]).resolve()
+    links = (path.resolve() for path in workdir.rglob("*") if path.is_symlink())
+    return {entry for entry in links if entry.parent == cache}
+
+
+def run_the_workflow(folder: Path) -> None:
+    """The whole workflow on the suite's settings, real data, the session's cache; what
+    Snakemake printed beside it, and a copy of the cache entries it made or used."""
+    workdir = copy_workflow(folder / "workflow")
+    result = snakemake(workdir, "all", "--cores", str(SMOKE_CORES), *TINY, cpus=SMOKE_CPUS)
+    smoke_run_output_file(workdir).write_text(result.output)
+    (folder / "cache").mkdir()
+    for entry in cache_entries_of(workdir):
+        shutil.copy2(entry, folder / "cache" / entry.name)
+
+
+@pytest.fixture(scope="session")
+def finished_run_folder(shared_tmp: Path) -> Path:
     if not DEBIAN_DATA.is_dir():
         pytest.skip("needs Debian's dataset-fashion-mnist package")
-    workdir = copy_workflow(tmp_path_factory.mktemp("smoke") / "workflow")
-    result = snakemake(workdir, "all", "--cores", str(SMOKE_CORES), *SMOKE, cpus=SMOKE_CPUS)
-    smoke_run_output_file(workdir).write_text(result.output)
-    return workdir
+    return once_per_test_run(shared_tmp, "finished_run", run_the_workflow)
+
+
+@pytest.fixture(scope="session")
+def finished_smoke_run(finished_run_folder: Path) -> Path:
+    """One complete run of the workflow (config/smoke.yaml and tests/tiny.yaml, real data),
+    shared by every test that only reads its outputs. Its trainings are in the session's
+    result cache, so a run with the same settings elsewhere restores them."""
+    return finished_run_folder / "workflow"
+
+
+@pytest.fixture(scope="session")
+def finished_run_cache(finished_run_folder: Path) -> Path:
+    """The result cache as the finished run left it: its download and trainings alone, as
+    copies (read only; copy the folder before changing it). The session's cache itself gains
+    the entries other tests store."""
+    return finished_run_folder / "cache"
 
 
 @pytest.fixture
 def smoke_run_copy(finished_smoke_run: Path, tmp_path: Path) -> Path:
-    """A private copy of the finished smoke run (results and Snakemake metadata included)."""
+    """A private copy of the finished run (results and Snakemake metadata included; outputs
+    restored from the cache stay links into it, which Snakemake never writes through)."""
     destination = tmp_path / "workflow"
     shutil.copytree(finished_smoke_run, destination, symlinks=True)
     return destination
+
+
+STUDY_REPORT = "results/report/report.html"
+SNAKEMAKE_REPORT = "results/report/snakemake_report.html"
+
+
+def with_a_sweep(experiments: Path) -> None:
+    """experiments.csv as a sweep of cnn_regularized over dropout and learning rate would make
+    it: four more models and a setting column more (the numbers are cnn_regularized's)."""
+    table = pd.read_csv(experiments, keep_default_na=False, na_values="")
+    base = table[table["model"] == "cnn_regularized"]
+    swept = [
+        base.assign(model=f"cnn_regularized-dropout-{dropout}-lr-{lr}", dropout=dropout, lr=lr)
+        for dropout in (0.3, 0.5)
+        for lr in (0.001, 0.01)
+    ]
+    columns = list(table.columns)
+    columns.insert(columns.index("params"), "lr")
+    swept_table = pd.concat([table.assign(lr=0.001), *swept])[columns]
+    replace_file(experiments, swept_table.to_csv(index=False).encode())
+
+
+@pytest.fixture(scope="session")
+def swept_run(finished_smoke_run: Path, shared_tmp: Path) -> Path:
+    """A copy of the finished run whose experiments table holds a sweep's models (the widest
+    table the report shows; only the report rule reruns), and Snakemake's `--report` page of
+    it: made once per test run for the browser tests and the captions test."""
+
+    def make(folder: Path) -> None:
+        workdir = folder / "workflow"
+        shutil.copytree(finished_smoke_run, workdir, symlinks=True)
+        with_a_sweep(workdir / "results/tables/experiments.csv")
+        snakemake(workdir, STUDY_REPORT, "--cores", "1", *TINY)
+        snakemake(workdir, "--report", SNAKEMAKE_REPORT, *TINY)
+
+    return once_per_test_run(shared_tmp, "swept_run", make) / "workflow"

@@ -6,13 +6,11 @@ opens the study's report."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from conftest import REPO, SMOKE, needs_debian_data, replace_file, snakemake
+from conftest import REPO, SNAKEMAKE_REPORT, STUDY_REPORT, needs_debian_data
 from page_checks import (
     OpenPage,
     chromium_missing,
@@ -36,7 +34,6 @@ CATEGORIES = sorted(
         for category in re.findall(r'\bcategory="([^"{]+)"', rules.read_text())
     }
 )
-STUDY_REPORT = "results/report/report.html"
 # The category the report rule files the study's report under.
 STUDY_REPORT_CATEGORY = re.search(
     rf'"{STUDY_REPORT}",\s*caption="[^"]+",\s*category="([^"]+)"',
@@ -54,35 +51,14 @@ def browser() -> Iterator:
         chromium.close()
 
 
-def with_a_sweep(experiments: Path) -> None:
-    """experiments.csv as a sweep of cnn_regularized over dropout and learning rate would make
-    it: four more models and a setting column more (the numbers are cnn_regularized's)."""
-    table = pd.read_csv(experiments, keep_default_na=False, na_values="")
-    base = table[table["model"] == "cnn_regularized"]
-    swept = [
-        base.assign(model=f"cnn_regularized-dropout-{dropout}-lr-{lr}", dropout=dropout, lr=lr)
-        for dropout in (0.3, 0.5)
-        for lr in (0.001, 0.01)
-    ]
-    columns = list(table.columns)
-    columns.insert(columns.index("params"), "lr")
-    swept_table = pd.concat([table.assign(lr=0.001), *swept])[columns]
-    replace_file(experiments, swept_table.to_csv(index=False).encode())
-
-
 @pytest.fixture(scope="module")
-def reports(finished_smoke_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The pages to check: the smoke run's report.html; the same with a sweep's models in its
-    experiments table (the widest table the report shows); Snakemake's `--report` page."""
-    sweep = tmp_path_factory.mktemp("sweep") / "workflow"
-    shutil.copytree(finished_smoke_run, sweep, symlinks=True)
-    with_a_sweep(sweep / "results/tables/experiments.csv")
-    snakemake(sweep, STUDY_REPORT, "--cores", "1", *SMOKE)
-    snakemake(sweep, "--report", "results/report/snakemake_report.html", *SMOKE)
+def reports(finished_smoke_run: Path, swept_run: Path) -> dict[str, Path]:
+    """The pages to check: the finished run's report.html; the same with a sweep's models in
+    its experiments table (the widest table the report shows); Snakemake's `--report` page."""
     return {
         "report.html": finished_smoke_run / STUDY_REPORT,
-        "report.html with a sweep": sweep / STUDY_REPORT,
-        "snakemake --report": sweep / "results/report/snakemake_report.html",
+        "report.html with a sweep": swept_run / STUDY_REPORT,
+        "snakemake --report": swept_run / SNAKEMAKE_REPORT,
     }
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, snakemake
+from conftest import REPO, SMOKE, TINY, copy_workflow, snakemake
 
 from fashion_mnist_study.analysis.results import check_outputs
 from fashion_mnist_study.cache.entries import RULE_OUTPUTS, listing, read_entries
@@ -142,6 +142,28 @@ def test_verify_delete_removes_each_damaged_entry_whole(cache: Path, capsys) -> 
     assert main(["cache", "verify"]) == 0
 
 
+def link_output(workdir: Path, output: str, target: Path) -> Path:
+    """An output as Snakemake restores it from the cache: a link to the entry's file."""
+    link = workdir / output
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return link
+
+
+def test_verify_delete_removes_the_outputs_that_link_to_the_damaged_entries(
+    cache: Path, tmp_path: Path, capsys
+) -> None:
+    """Left dangling, such a link stops the next run that needs it, whatever its targets."""
+    intact = make_entry(cache, CNN)
+    damaged = make_entry(cache, CNN, seed=1)
+    flip_byte(cache / f"{damaged}_weights.pt")
+    kept = link_output(tmp_path, "results/models/cnn/seed0.pt", cache / f"{intact}_weights.pt")
+    gone = link_output(tmp_path, "results/models/cnn/seed1.pt", cache / f"{damaged}_weights.pt")
+    assert main(["cache", "verify", "--delete"]) == 0
+    assert not gone.is_symlink() and kept.resolve().is_file()
+    assert "and 1 outputs in the workflow's folder that linked to them" in capsys.readouterr().out
+
+
 def test_verify_delete_waits_for_a_snakemake_run_holding_the_lock(
     cache: Path, tmp_path: Path, capsys
 ) -> None:
@@ -216,8 +238,11 @@ def test_prune_removes_only_entries_the_config_does_not_use(
 
     assert main(["cache", "prune", "--older-than", "5", "--yes", *config]) == 0
     assert not list(cache.glob(f"{old_unused}_*")) and list(cache.glob(f"{new_unused}_*"))
+    output = "results/metrics/cnn/seed8.json"  # a run of another config restored it
+    link = link_output(workflow_copy, output, cache / f"{new_unused}_test.json")
     assert main(["cache", "prune", "--yes", *config]) == 0
-    assert "removed 1 entries" in capsys.readouterr().out
+    assert "removed 1 entries and 1 outputs in the workflow's folder" in capsys.readouterr().out
+    assert not link.is_symlink()
     assert {path.name[:64] for path in cache.iterdir()} == set(used)
     assert not list((workflow_copy / ".snakemake/locks").glob("*.lock"))  # its lock released
 
@@ -252,17 +277,18 @@ def test_the_console_command_runs_as_a_module(cache: Path) -> None:
     assert f"no trainings in the result cache {cache}" in result.stdout
 
 
-# End to end, smoke settings: what a run stores is what the command computes and checks.
+# End to end, the suite's settings: what a run stores is what the command computes and checks.
 
 
-@pytest.fixture(scope="module")
-def smoke_cache(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if not DEBIAN_DATA.is_dir():
-        pytest.skip("needs Debian's dataset-fashion-mnist package")
-    cache = tmp_path_factory.mktemp("cache")
-    workdir = copy_workflow(tmp_path_factory.mktemp("study") / "workflow")
-    snakemake(workdir, "all", "--cores", "2", *SMOKE, cache=cache)
-    return workdir, cache
+@pytest.fixture
+def smoke_cache(
+    smoke_run_copy: Path, finished_run_cache: Path, tmp_path: Path
+) -> tuple[Path, Path]:
+    """A copy of the finished run, and a copy of the cache entries it stored (the session's
+    cache holds other tests' entries too, and these tests damage theirs)."""
+    cache = tmp_path / "finished_run_cache"
+    shutil.copytree(finished_run_cache, cache)
+    return smoke_run_copy, cache
 
 
 def run_command(workdir: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
@@ -282,7 +308,7 @@ def test_a_run_stores_read_only_entries_the_config_is_seen_to_use(
 ) -> None:
     workdir, cache = smoke_cache
     assert {path.stat().st_mode & 0o777 for path in cache.iterdir()} == {0o444}
-    listed = run_command(workdir, cache, "list", *SMOKE, "--csv", "list.csv")
+    listed = run_command(workdir, cache, "list", *TINY, "--csv", "list.csv")
     assert listed.returncode == 0, listed.stderr
     table = pd.read_csv(workdir / "list.csv")
     assert sorted(table["model"]) == ["cnn", "cnn_regularized", "mlp"]
@@ -296,13 +322,13 @@ def test_a_run_stores_read_only_entries_the_config_is_seen_to_use(
 def test_damaged_predictions_and_weights_stop_the_run_until_verify_deletes_them(
     smoke_cache: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    study, shared = smoke_cache
-    cache = tmp_path / "cache"
-    shutil.copytree(shared, cache)
-    workdir = copy_workflow(tmp_path / "workflow")
+    study, cache = smoke_cache
+    workdir = copy_workflow(tmp_path / "fresh")
     for output in ("results/predictions/cnn/seed0.npz", "results/models/mlp/seed0.pt"):
         flip_byte(cache / (study / output).resolve().name)
-    failed = snakemake(workdir, "all", "--cores", "2", *SMOKE, cache=cache, check=False)
+    # the jobs that read the predictions (comparisons) and the weights (test_accuracy)
+    readers = ("results/tables/comparisons.csv", "results/tables/test_accuracy.csv")
+    failed = snakemake(workdir, *readers, "--cores", "2", *TINY, cache=cache, check=False)
     assert failed.returncode != 0
     # Whichever job reads a damaged file first stops the run, naming it (the output names both
     # files anyway, as restored from the cache).
@@ -318,7 +344,7 @@ def test_damaged_predictions_and_weights_stop_the_run_until_verify_deletes_them(
     assert "_predictions.npz differs" in verified.stdout
     assert "_weights.pt differs" in verified.stdout
     assert run_command(workdir, cache, "verify", "--delete").returncode == 0
-    rerun = snakemake(workdir, "all", "--cores", "2", *SMOKE, cache=cache)
+    rerun = snakemake(workdir, *readers, "--cores", "2", *TINY, cache=cache)
     trained = sorted(p.parent.name for p in (workdir / "logs/train").glob("*/seed0.log")
                      if p.stat().st_size > 0)  # fmt: skip
     assert trained == ["cnn", "mlp"], rerun.output[-3000:]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import REPO, needs_debian_data, replace_file, smoke_run_output
+from conftest import REPO, TINY_CONFIG, needs_debian_data, replace_file, smoke_run_output
 
 from fashion_mnist_study.tools.gpu_check import (
     Step,
@@ -170,6 +170,10 @@ def test_a_used_workdir_or_a_missing_data_folder_is_refused(
         main(["--data", str(nowhere), "--workdir", str(used)])
     assert refused.value.code == 2
     assert f"--data {nowhere}: no such folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["--configfile", str(nowhere / "quick.yaml"), "--workdir", str(used)])
+    assert refused.value.code == 2
+    assert f"--configfile {nowhere / 'quick.yaml'}: no such file" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -178,10 +182,12 @@ def test_a_used_workdir_or_a_missing_data_folder_is_refused(
     torch.cuda.is_available(), reason="checks the fallback for machines without GPU"
 )
 def test_without_a_gpu_the_check_runs_on_the_cpu_and_says_the_gpu_was_not_checked(
-    tmp_path: Path,
+    finished_smoke_run: Path, tmp_path: Path
 ) -> None:
+    # The suite's settings on top: the study restores the finished run's trainings.
+    check = ["fashion_mnist_study.tools.gpu_check", "--configfile", str(TINY_CONFIG)]
     result = subprocess.run(
-        [sys.executable, "-m", "fashion_mnist_study.tools.gpu_check", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", *check, "--workdir", str(tmp_path / "check")],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -196,8 +202,11 @@ def test_without_a_gpu_the_check_runs_on_the_cpu_and_says_the_gpu_was_not_checke
     for model in ("cnn", "cnn_regularized", "mlp"):
         assert re.search(rf"^  {model} seed 0 .*%", out, re.M)
     assert out.rstrip().endswith("the GPU path was not checked.")
-    assert (tmp_path / "default/results/report/report.html").is_file()
-    assert (tmp_path / "cuda_tests.log").is_file() and (tmp_path / "bench.log").is_file()
+    check_folder = tmp_path / "check"
+    assert (check_folder / "default/results/report/report.html").is_file()
+    assert (check_folder / "cuda_tests.log").is_file() and (check_folder / "bench.log").is_file()
+    log = (check_folder / "default/snakemake.log").read_text()
+    assert log.count("from cache.") >= 3, "the study trained again what the suite's run had"
 
 
 def test_the_bfloat16_study_gets_its_precision_and_the_data_folder_as_config(
@@ -206,8 +215,12 @@ def test_the_bfloat16_study_gets_its_precision_and_the_data_folder_as_config(
     (tmp_path / "config").mkdir()
     (tmp_path / "config/config.yaml").write_text(yaml.safe_dump({"data": {"mirrors": ["m"]}}))
     assert config_overrides(tmp_path, None, smoke=False) == []
-    arguments = config_overrides(tmp_path, tmp_path, smoke=True, precision="bfloat16")
-    assert arguments == ["--configfile", "config/smoke.yaml", "config/gpu_check.yaml"]
+    extra = tmp_path / "quick.yaml"
+    arguments = config_overrides(tmp_path, tmp_path, smoke=True, precision="bfloat16",
+                                 extra=(extra,))  # fmt: skip
+    assert arguments == [
+        "--configfile", "config/smoke.yaml", str(extra), "config/gpu_check.yaml"
+    ]  # fmt: skip
     assert yaml.safe_load((tmp_path / "config/gpu_check.yaml").read_text()) == {
         "data": {"mirrors": [str(tmp_path), "m"]},
         "training": {"precision": "bfloat16"},

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SMOKE, SMOKE_CPUS, needs_debian_data, planned_jobs, snakemake
+from conftest import SMOKE_CPUS, TINY, needs_debian_data, planned_jobs, snakemake
 
 from fashion_mnist_study.tools.gpu_check import copy_workflow
 
@@ -56,14 +56,14 @@ def module_user(folder: Path, clone: Path) -> Path:
 def finished_module_run(
     finished_smoke_run: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, str]:
-    """The smoke settings run through the module in `<base>/user`, the clone in
-    `<base>/clone`; with the session's result cache, which the smoke run filled, so its
+    """The suite's settings run through the module in `<base>/user`, the clone in
+    `<base>/clone`; with the session's result cache, which the finished run filled, so its
     trainings (and the download) are restored, not repeated."""
     base = tmp_path_factory.mktemp("module")
     clone = copy_workflow(base / "clone")
     user = module_user(base / "user", clone)
     profile = ("--workflow-profile", "../clone/profiles/default")  # the README's command
-    result = snakemake(user, "all", "--cores", "2", *SMOKE, *profile, cpus=SMOKE_CPUS)
+    result = snakemake(user, "all", "--cores", "2", *TINY, *profile, cpus=SMOKE_CPUS)
     return base, result.output
 
 
@@ -91,10 +91,10 @@ def test_editing_a_package_module_in_the_clone_replans_the_rules_that_run_it(
     base = tmp_path / "module"
     shutil.copytree(finished_module_run[0], base, symlinks=True)
     user = base / "user"
-    assert planned_jobs(user, "all", extra=SMOKE) == {}
+    assert planned_jobs(user, "all", extra=TINY) == {}
     module = base / "clone/src/fashion_mnist_study/study/filters.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(user, "all", extra=SMOKE) == {
+    assert planned_jobs(user, "all", extra=TINY) == {
         "apply_filters": 2,
         "filter_errors": 1,
         "plot_filters": 1,

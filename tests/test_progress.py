@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SMOKE, needs_debian_data, smoke_run_output, snakemake
+from conftest import TINY, needs_debian_data, smoke_run_output, snakemake
 
 from fashion_mnist_study.core.progress import (
     QUIET_VARIABLE,
@@ -199,7 +199,7 @@ def test_restored_training_says_so_and_quiet_keeps_to_snakemakes_lines(
         for folder in ("metrics", "models", "predictions"):
             for path in (workdir / "results" / folder / "mlp").iterdir():
                 path.unlink()
-        return snakemake(workdir, target, "--cores", "1", *SMOKE).stderr
+        return snakemake(workdir, target, "--cores", "1", *TINY).stderr
 
     monkeypatch.delenv(QUIET_VARIABLE, raising=False)
     assert restore().count(restored) == 1
@@ -208,5 +208,5 @@ def test_restored_training_says_so_and_quiet_keeps_to_snakemakes_lines(
     assert "Symlinking output file results/metrics/mlp/seed0.json from cache." in quiet
     assert restored not in quiet
     (workdir / "results/report/report.html").unlink()
-    ended = snakemake(workdir, "all", "--cores", "1", *SMOKE).stderr
+    ended = snakemake(workdir, "all", "--cores", "1", *TINY).stderr
     assert "(Rule: report)" in ended and "Study report:" not in ended

@@ -49,6 +49,7 @@ SUBMITTED = re.compile(
     r"\(log: (\S+)/rule_(\w+)/(?:(\S+)/)?\d+\.log\)"
 )
 TABLES = ("test_accuracy.csv", "params.csv", "filter_errors.csv", "per_class_accuracy.csv")
+FAILING_TARGET = "resources/fashion_mnist/raw/train-images-idx3-ubyte.gz"
 
 
 def slurm_unavailable() -> str | None:
@@ -201,19 +202,20 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def start_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
-    """Snakemake in the background, its output going to `workdir`/snakemake.out."""
+def start_snakemake(workdir: Path, *args: str, cache: Path) -> subprocess.Popen:
+    """Snakemake in the background with result cache `cache`, its output going to
+    `workdir`/snakemake.out."""
     with open(workdir / "snakemake.out", "w") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "snakemake", *args],
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "SNAKEMAKE_OUTPUT_CACHE": str(cache)},
         )
 
 
-def finish_snakemake(process: subprocess.Popen, workdir: Path) -> str:
+def finish_snakemake(process: subprocess.Popen, workdir: Path, expect_success: bool = True) -> str:
     try:
         process.wait(timeout=RUN_TIMEOUT)
     finally:
@@ -221,7 +223,8 @@ def finish_snakemake(process: subprocess.Popen, workdir: Path) -> str:
             process.kill()
             process.wait()
     output = (workdir / "snakemake.out").read_text()
-    assert process.returncode == 0, f"snakemake failed ({process.returncode}):\n{output[-8000:]}"
+    failed = f"snakemake failed ({process.returncode}):\n{output[-8000:]}"
+    assert process.returncode == 0 or not expect_success, failed
     return output
 
 
@@ -230,11 +233,28 @@ class Runs:
     slurm: Path  # the workflow run through SLURM
     output: str  # its Snakemake output
     local: Path  # the same settings run by the local executor
+    failed: subprocess.CompletedProcess  # a run whose one SLURM job fails
+
+
+def start_failing_run(root: Path) -> tuple[subprocess.Popen, Path]:
+    """A setting that fails only inside a job (a mirror that does not exist), through SLURM,
+    in the background: Snakemake must name the job's logs and show them."""
+    workdir = copy_workflow(root / "failing")
+    profile = write_test_profile(workdir / "profiles/slurm/config.yaml", root / "failing_profile")
+    broken = {"data": {"mirrors": ["file:///nonexistent/fashion-mnist-mirror/"]}}
+    process = start_snakemake(
+        workdir, "--profile", str(profile), FAILING_TARGET, *SMOKE,
+        extra_configfile(root, "broken.yaml", broken),
+        cache=root / "failing_cache",  # empty: the session's holds a download the job would reuse
+    )  # fmt: skip
+    return process, workdir
 
 
 @pytest.fixture(scope="module")
 def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    """The whole workflow with every job a SLURM job, and a local reference run of it."""
+    """The whole workflow with every job a SLURM job, a local reference run of it, and a run
+    whose job fails. Beside the SLURM run, which spends most of its time waiting between
+    status checks, the other two run in the background."""
     if not DEBIAN_DATA.is_dir():
         pytest.skip("needs Debian's dataset-fashion-mnist package")
     root = tmp_path_factory.mktemp("runs")
@@ -242,14 +262,15 @@ def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     local = copy_workflow(root / "local")
     slurm = copy_workflow(root / "slurm")
     profile = write_test_profile(slurm / "profiles/slurm/config.yaml", root / "profile")
-    # The local run (same training threads as the SLURM jobs get) overlaps the SLURM run,
-    # which spends most of its time waiting between status checks.
     started = time.monotonic()
+    failing_process, failing = start_failing_run(root)
+    # The same training threads as the SLURM jobs get.
     tables = [f"results/tables/{name}" for name in TABLES]
     threads = f"train={TRAIN_THREADS}"
     local_process = start_snakemake(
-        local, *tables, "--cores", "2", "--set-threads", threads, *configs
-    )
+        local, *tables, "--cores", "2", "--set-threads", threads, *configs,
+        cache=root / "local_cache",
+    )  # fmt: skip
     try:
         # A result cache of its own: the local run would otherwise feed it its trainings.
         result = snakemake(
@@ -257,13 +278,17 @@ def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
             cache=root / "slurm_cache",
         )  # fmt: skip
     except BaseException:
-        local_process.kill()
-        local_process.wait()
+        for process in (local_process, failing_process):
+            process.kill()
+            process.wait()
         raise
     print(f"\nworkflow through SLURM: {time.monotonic() - started:.1f} s")
     finish_snakemake(local_process, local)
     print(f"local reference run (alongside) done after {time.monotonic() - started:.1f} s")
-    return Runs(slurm=slurm, output=result.output, local=local)
+    failed_output = finish_snakemake(failing_process, failing, expect_success=False)
+    failed = subprocess.CompletedProcess(failing_process.args, failing_process.returncode,
+                                         failed_output)  # fmt: skip
+    return Runs(slurm=slurm, output=result.output, local=local, failed=failed)
 
 
 def test_every_job_runs_on_slurm_with_a_gpu_for_training(runs: Runs):
@@ -330,25 +355,10 @@ def test_cluster_jobs_keep_their_results_in_the_shared_cache(runs: Runs):
         assert metrics.resolve().parent == (runs.slurm.parent / "slurm_cache").resolve()
 
 
-def test_failed_cluster_job_shows_its_log(cluster: Path, tmp_path: Path):
+def test_failed_cluster_job_shows_its_log(runs: Runs):
     """A setting that fails only inside a job: Snakemake names the job's logs and shows them."""
-    workdir = copy_workflow(tmp_path / "workflow")
-    profile = write_test_profile(workdir / "profiles/slurm/config.yaml", tmp_path / "profile")
-    broken = {"data": {"mirrors": ["file:///nonexistent/fashion-mnist-mirror/"]}}
-    target = "resources/fashion_mnist/raw/train-images-idx3-ubyte.gz"
-    result = snakemake(
-        workdir,
-        "--profile",
-        str(profile),
-        target,
-        *SMOKE,
-        extra_configfile(tmp_path, "broken.yaml", broken),
-        check=False,
-        timeout=RUN_TIMEOUT,
-        cache=tmp_path / "cache",  # empty: the session's holds a download the job would reuse
-    )
-    output = result.output
-    assert result.returncode != 0, output[-5000:]
+    output = runs.failed.stdout
+    assert runs.failed.returncode != 0, output[-5000:]
     jobs = submitted_jobs(output)
     assert [rule for rule, _, _ in jobs] == ["download_fashion_mnist"], output[-5000:]
     jobid = jobs[0][2]

@@ -157,7 +157,7 @@ import numpy as np
 sys.path[:0] = [{tests!r}]
 from dataclasses import replace
 from test_training import tiny_splits, run, TINY_CNN
-run(Path({folder!r}), tiny_splits(n_train=1024), replace(TINY_CNN, epochs=6))
+run(Path({folder!r}), tiny_splits(n_train=512), replace(TINY_CNN, epochs=6))
 """
 
 
@@ -181,7 +181,7 @@ def test_killed_training_trains_only_the_epochs_after_its_checkpoint_and_ends_id
     assert 2 <= saved_epochs < 6
     logged = metrics.read_text()  # the epochs before the kill, their seconds included
 
-    splits = tiny_splits(n_train=1024)
+    splits = tiny_splits(n_train=512)
     settings = replace(TINY_CNN, epochs=6)
     trained = trained_epochs(monkeypatch)
     run(tmp_path / "killed", splits, settings)

@@ -1,4 +1,4 @@
-"""End-to-end: the workflow on the real data (smoke settings), and exact staleness."""
+"""End-to-end: the workflow on the real data (the suite's tiny settings), and exact staleness."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 import yaml
 from conftest import (
-    SMOKE,
     SMOKE_CORES,
     SMOKE_CPUS,
+    TINY,
+    TINY_CONFIG,
+    job_stats,
     needs_debian_data,
     planned_jobs,
     replace_file,
@@ -35,6 +37,9 @@ pytestmark = [needs_debian_data, pytest.mark.slow]
 
 # The CPUs the finished smoke run's workflow saw (conftest pins it to at most two).
 SMOKE_RUN_CPUS = min(SMOKE_CORES, len(SMOKE_CPUS) if SMOKE_CPUS else usable_cpus())
+# Images per split in the suite's runs.
+SUBSET = yaml.safe_load(TINY_CONFIG.read_text())["data"]["subset"]
+N_TEST = SUBSET["test"]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -43,21 +48,16 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def write_override(workdir: Path, override: dict) -> tuple[str, ...]:
-    """Config arguments: the smoke settings plus `override` on top (merged key by key)."""
+    """Config arguments: the suite's settings plus `override` on top (merged key by key)."""
     (workdir / "config" / "edit.yaml").write_text(yaml.safe_dump(override))
-    return (*SMOKE, "config/edit.yaml")
+    return (*TINY, "config/edit.yaml")
 
 
 def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path) -> None:
     run = finished_smoke_run
     with np.load(run / "resources/fashion_mnist/splits.npz") as splits:
         assert {key: splits[key].shape[0] for key in splits.files} == {
-            "x_train": 2000,
-            "y_train": 2000,
-            "x_val": 500,
-            "y_val": 500,
-            "x_test": 1000,
-            "y_test": 1000,
+            f"{xy}_{split}": SUBSET[split] for split in SUBSET for xy in ("x", "y")
         }
         assert all(splits[key].dtype == np.uint8 for key in splits.files)
     for impl in ("numpy", "torch"):
@@ -80,7 +80,7 @@ def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path)
         rows = read_csv(run / f"results/metrics/{model}/seed0.csv")
         assert [int(row["epoch"]) for row in rows] == [1, 2]
         result = json.loads((run / f"results/metrics/{model}/seed0.json").read_text())
-        assert result["n_test"] == 1000 and 0.1 < result["test_acc"] <= 1.0
+        assert result["n_test"] == N_TEST and 0.1 < result["test_acc"] <= 1.0
         assert (run / f"results/models/{model}/seed0.pt").stat().st_size > 1_000_000
         assert (run / f"results/plots/{model}_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert not (run / "results/checkpoints").exists() or not any(
@@ -112,11 +112,11 @@ def test_smoke_run_writes_the_per_class_analysis_and_each_jobs_cost(
         with np.load(run / f"results/predictions/{model}/seed0.npz") as saved:
             predicted, labels = saved["predicted"], saved["label"]
         result = json.loads((run / f"results/metrics/{model}/seed0.json").read_text())
-        assert len(predicted) == 1000 and np.mean(predicted == labels) == result["test_acc"]
+        assert len(predicted) == N_TEST and np.mean(predicted == labels) == result["test_acc"]
         rows = [row for row in table if row["model"] == model]
         per_class_right = sum(float(row["accuracy_mean"]) * np.sum(labels == i)
                               for i, row in enumerate(rows))  # fmt: skip
-        assert per_class_right == pytest.approx(result["test_acc"] * 1000)
+        assert per_class_right == pytest.approx(result["test_acc"] * N_TEST)
         assert (run / f"results/plots/confusion_{model}.png").read_bytes()[:4] == b"\x89PNG"
         assert result["peak_rss_mb"] > 100 and result["seconds"] > 0
     assert (run / "results/plots/cnn_vs_mlp_examples.png").read_bytes()[:4] == b"\x89PNG"
@@ -142,14 +142,14 @@ def test_smoke_run_compares_every_pair_with_evidence(finished_smoke_run: Path) -
         b, c = int(np.sum(first & ~second)), int(np.sum(~first & second))
         assert (int(row["b"]), int(row["c"])) == (b, c)
         assert float(row["p_value"]) == pytest.approx(binomtest(b, b + c).pvalue)
-        assert float(row["difference"]) == pytest.approx((b - c) / 1000)
+        assert float(row["difference"]) == pytest.approx((b - c) / N_TEST)
         assert row["test"] == "McNemar exact"
     classes = read_csv(run / "results/tables/class_comparisons.csv")
     assert [row["class"] for row in classes][:2] == ["T-shirt/top", "Trouser"]
-    assert sum(int(row["n_test"]) for row in classes) == 1000
+    assert sum(int(row["n_test"]) for row in classes) == N_TEST
     assert (run / "results/plots/comparisons.png").read_bytes()[:4] == b"\x89PNG"
     report = (run / "results/report/report.md").read_text()
-    assert "McNemar's exact test on the 1,000 test images" in report
+    assert f"McNemar's exact test on the {N_TEST:,} test images" in report
     assert "## Every comparison, with its evidence" in report
 
 
@@ -211,8 +211,8 @@ def test_the_cnns_start_before_the_mlp(finished_smoke_run: Path) -> None:
     assert started[-1] == "mlp" and sorted(started[:2]) == ["cnn", "cnn_regularized"]
 
 
-def test_second_dry_run_after_a_full_run_has_nothing_to_do(finished_smoke_run: Path) -> None:
-    assert planned_jobs(finished_smoke_run, "all", extra=SMOKE) == {}
+def test_second_dry_run_after_a_full_run_has_nothing_to_do(smoke_run_copy: Path) -> None:
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {}
 
 
 def test_editing_a_filter_reruns_filters_and_table_not_the_download(smoke_run_copy: Path) -> None:
@@ -232,7 +232,8 @@ def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> Non
     smoke = yaml.safe_load((smoke_run_copy / "config/smoke.yaml").read_text())
     mlp = {**smoke["models"]["mlp"], "learning_rate": 0.002}
     extra = write_override(smoke_run_copy, {"models": {"mlp": mlp}})
-    assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
+    dry_run = snakemake(smoke_run_copy, "all", "--dry-run", *extra).stdout
+    assert job_stats(dry_run) == {
         "train": 1,
         "test_accuracy": 1,
         "plot_curves": 1,
@@ -246,7 +247,6 @@ def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> Non
         "plot_experiments": 1,
         "report": 1,
     }
-    dry_run = snakemake(smoke_run_copy, "all", "--dry-run", *extra).stdout
     assert "wildcards: model=mlp, seed=0" in dry_run
     assert "model=cnn," not in dry_run and "model=cnn_regularized" not in dry_run
 
@@ -265,7 +265,7 @@ def test_listing_models_and_settings_in_another_order_reruns_nothing(
             model: dict(reversed(models[model].items())) for model in reversed(models)
         }
         path.write_text(yaml.safe_dump(config, sort_keys=False))
-    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {}
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {}
 
 
 def test_editing_a_plot_setting_replans_only_plots_and_report(smoke_run_copy: Path) -> None:
@@ -296,7 +296,7 @@ def test_editing_the_evidence_level_reruns_only_the_verdicts(smoke_run_copy: Pat
 def test_editing_the_filters_module_reruns_the_rules_that_run_it(smoke_run_copy: Path) -> None:
     module = smoke_run_copy / "src/fashion_mnist_study/study/filters.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
         "apply_filters": 2,
         "filter_errors": 1,
         "plot_filters": 1,
@@ -307,7 +307,7 @@ def test_editing_the_filters_module_reruns_the_rules_that_run_it(smoke_run_copy:
 def test_editing_the_models_module_retrains_every_model(smoke_run_copy: Path) -> None:
     module = smoke_run_copy / "src/fashion_mnist_study/study/models.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
         "train": 3,
         "param_table": 1,
         "test_accuracy": 1,
@@ -329,7 +329,7 @@ def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) 
     """New bytes in a raw file (here: the same labels recompressed) rerun all that reads it."""
     raw = smoke_run_copy / "resources/fashion_mnist/raw/train-labels-idx1-ubyte.gz"
     replace_file(raw, gzip.compress(gzip.decompress(raw.read_bytes()), compresslevel=1))
-    assert planned_jobs(smoke_run_copy, "all", extra=SMOKE) == {
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
         "prepare_splits": 1,
         "apply_filters": 2,
         "filter_errors": 1,
@@ -354,7 +354,7 @@ def test_mlp_vs_cnn_plot_builds_only_what_it_needs(smoke_run_copy: Path, tmp_pat
     fresh = smoke_run_copy
     for folder in ("results", "resources", ".snakemake"):
         subprocess.run(["rm", "-rf", str(fresh / folder)], check=True)
-    assert planned_jobs(fresh, "results/plots/mlp_vs_cnn.png", extra=SMOKE) == {
+    assert planned_jobs(fresh, "results/plots/mlp_vs_cnn.png", extra=TINY) == {
         "download_fashion_mnist": 1,
         "prepare_splits": 1,
         "train": 2,
@@ -367,13 +367,14 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
 ) -> None:
     """Kill Snakemake mid-training; after --unlock the same command finishes and resumes."""
     workdir = smoke_run_copy
+    epochs = 12  # small batches on the suite's few images: each epoch takes a fraction of a second
     extra = write_override(
         workdir,
         {
             "models": {
                 "cnn": {
-                    "epochs": 4,
-                    "batch_size": 64,
+                    "epochs": epochs,
+                    "batch_size": 16,
                     "learning_rate": 0.0005,
                     "weight_decay": 0.0,
                     "dropout": 0.0,
@@ -403,10 +404,11 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
     while time.monotonic() < deadline and process.poll() is None:
         if checkpoint.exists():  # at least one epoch finished
             break
-        time.sleep(0.1)
+        time.sleep(0.02)
     assert process.poll() is None, "the run ended before it could be interrupted"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    assert len(read_csv(metrics)) < epochs, "killed too late to show a resume"
 
     # A hard kill leaves Snakemake's lock behind (Ctrl-C does not): --unlock, then the same
     # command again; the default profile's rerun-incomplete reruns the cut-off job.
@@ -414,13 +416,12 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
     snakemake(workdir, "results/metrics/cnn/seed0.json", "--cores", "2", *extra)
     log = (workdir / "logs/train/cnn/seed0.log").read_text()
     assert "resuming after epoch" in log
-    assert [int(r["epoch"]) for r in read_csv(metrics)] == [1, 2, 3, 4]
+    assert [int(r["epoch"]) for r in read_csv(metrics)] == list(range(1, epochs + 1))
     assert planned_jobs(workdir, "results/metrics/cnn/seed0.json", extra=extra) == {}
 
 
-def test_snakemake_report_has_every_figure_with_its_caption(smoke_run_copy: Path) -> None:
-    snakemake(smoke_run_copy, "--report", "results/report/snakemake_report.html", *SMOKE)
-    report = (smoke_run_copy / "results/report/snakemake_report.html").read_text()
+def test_snakemake_report_has_every_figure_with_its_caption(swept_run: Path) -> None:
+    report = (swept_run / "results/report/snakemake_report.html").read_text()
     for figure in (
         "filters.png",
         "mlp_vs_cnn.png",

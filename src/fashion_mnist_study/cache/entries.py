@@ -178,3 +178,22 @@ def remove(entry: Entry) -> int:
     for path in entry.files:
         os.unlink(path)
     return size
+
+
+# Where a workflow's outputs are, relative to its folder (the rules write nowhere else).
+OUTPUT_FOLDERS = ("results", "resources")
+
+
+def unlink_outputs_of(entries: list[Entry], workdir: Path) -> list[Path]:
+    """Remove the outputs in `workdir` that are links to the files of `entries` (as Snakemake
+    restores outputs from the cache), before or after the entries are deleted; the links
+    removed. Left dangling, they would stop the next run that needs them (Snakemake cannot
+    tell their age); gone, it makes those outputs again."""
+    files = {path.resolve() for entry in entries for path in entry.files}
+    removed = []
+    for folder in OUTPUT_FOLDERS:
+        for path in sorted((workdir / folder).rglob("*")):
+            if path.is_symlink() and path.resolve() in files:
+                path.unlink()
+                removed.append(path)
+    return removed

@@ -15,6 +15,7 @@ from fashion_mnist_study.cache.entries import (
     problems,
     read_entries,
     remove,
+    unlink_outputs_of,
 )
 from fashion_mnist_study.cache.keys import (
     CacheCommandError,
@@ -63,9 +64,18 @@ def command_verify(args: argparse.Namespace, folder: Path) -> int:
         print("`fashion-mnist-study cache verify --delete` removes them; the next run retrains")
         return 1
     refuse_if_locked(args.directory)
+    links = unlink_outputs_of(list(damaged), args.directory)
     freed = sum(remove(entry) for entry in damaged)
-    print(f"removed {len(damaged)} damaged entries ({megabytes(freed)}): the next run retrains")
+    print(f"removed {len(damaged)} damaged entries ({megabytes(freed)}){links_text(links)}: "
+          "the next run retrains")  # fmt: skip
     return 0
+
+
+def links_text(links: list[Path]) -> str:
+    """' and N outputs in the workflow's folder that linked to them', or nothing."""
+    if not links:
+        return ""
+    return f" and {len(links)} outputs in the workflow's folder that linked to them"
 
 
 def command_prune(args: argparse.Namespace, folder: Path) -> int:
@@ -84,10 +94,11 @@ def command_prune(args: argparse.Namespace, folder: Path) -> int:
             print(f"{len(unused)} entries unused, {megabytes(size)} to free (--yes removes them)")
             return 0
         with holding_the_lock(workflow):
+            links = unlink_outputs_of(unused, args.directory)
             for entry in unused:
                 print(f"removing: {describe(entry)}")
                 remove(entry)
-    print(f"removed {len(unused)} entries, freed {megabytes(size)}")
+    print(f"removed {len(unused)} entries{links_text(links)}, freed {megabytes(size)}")
     return 0
 
 

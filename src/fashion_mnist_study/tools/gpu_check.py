@@ -2,15 +2,16 @@
 whole study in fresh folders, then one summary of where the time went.
 
     python -m fashion_mnist_study.tools.gpu_check [--data DIR] [--workdir DIR] [--cores N]
+        [--configfile FILE ...]
 
 (`make gpu-check` runs this in an environment made from the machine's own PyTorch.) The study
 runs twice: as a local run does, trainings taking turns on the GPU, then with all three
 trainings sharing it (`--resources gpu=3`); their numbers must be identical. A third run
 trains in bfloat16 mixed precision (`training.precision: bfloat16`), for its times and
-accuracies beside float32's. Without a GPU it
-checks the same path on the CPU with the smoke settings, says so, and exits with status 1:
-nothing about the GPU was checked. Each step's whole output goes to a log file in the work
-folder.
+accuracies beside float32's. `--configfile` adds config files on top of each study's (fewer
+epochs make a quicker check). Without a GPU it checks the same path on the CPU with the smoke
+settings, says so, and exits with status 1: nothing about the GPU was checked. Each step's
+whole output goes to a log file in the work folder.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -254,11 +256,14 @@ def describe_device() -> tuple[str, bool]:
 
 
 def config_overrides(
-    workdir: Path, data: Path | None, smoke: bool, precision: str = "float32"
-) -> list[str]:
-    """--configfile arguments: the smoke settings on the CPU; `data` as the first mirror
-    (where the files come from changes no output); the trainings' precision."""
+    workdir: Path, data: Path | None, smoke: bool, precision: str = "float32",
+    extra: tuple[Path, ...] = (),
+) -> list[str]:  # fmt: skip
+    """--configfile arguments: the smoke settings on the CPU; the user's `extra` files on top;
+    `data` as the first mirror (where the files come from changes no output); the trainings'
+    precision."""
     files = [SMOKE_CONFIG] if smoke else []
+    files += [str(path.resolve()) for path in extra]
     override: dict = {}
     if data is not None:
         mirrors = yaml.safe_load((workdir / "config/config.yaml").read_text())["data"]["mirrors"]
@@ -273,29 +278,32 @@ def config_overrides(
 
 
 def run_study(label: str, workdir: Path, cores: int, data: Path | None, smoke: bool,
-              extra: list[str], precision: str = "float32") -> StudyRun:  # fmt: skip
+              extra: list[str], precision: str = "float32",
+              configfiles: tuple[Path, ...] = ()) -> StudyRun:  # fmt: skip
     copy_workflow(workdir)
     command = [sys.executable, "-m", "snakemake", "all", "--cores", str(cores), *extra]
-    command += config_overrides(workdir, data, smoke, precision)
+    command += config_overrides(workdir, data, smoke, precision, configfiles)
     step = run_step(label, command, workdir, workdir / "snakemake.log", timeout=1800)
     return StudyRun(label, workdir, step)
 
 
 def run_studies(
-    workdir: Path, cores: int, data: Path | None, has_gpu: bool
+    workdir: Path, cores: int, data: Path | None, has_gpu: bool, configfiles: tuple[Path, ...]
 ) -> tuple[list[StudyRun], str, bool]:
     """On a GPU: the study taking turns on it, sharing it (the numbers must be identical), and
-    in bfloat16; without one, the smoke study on the CPU. Returns the runs, the line on
-    whether the numbers were identical, and whether they were (or nothing was compared)."""
+    in bfloat16; without one, the smoke study on the CPU; `configfiles` on top of each. Returns
+    the runs, the line on whether the numbers were identical, and whether they were (or
+    nothing was compared)."""
+    run = partial(run_study, cores=cores, data=data, configfiles=configfiles)
     studies = [
-        run_study("study (snakemake all, default config)" if has_gpu else "study (smoke, CPU)",
-                  workdir / "default", cores, data, not has_gpu, []),
+        run("study (snakemake all, default config)" if has_gpu else "study (smoke, CPU)",
+            workdir / "default", smoke=not has_gpu, extra=[]),
     ]  # fmt: skip
     if not has_gpu:
         return studies, "", True
     studies.append(
-        run_study(f"study, three trainings sharing the GPU ({' '.join(SHARED_GPU)})",
-                  workdir / "shared", cores, data, False, SHARED_GPU)
+        run(f"study, three trainings sharing the GPU ({' '.join(SHARED_GPU)})",
+            workdir / "shared", smoke=False, extra=SHARED_GPU)
     )  # fmt: skip
     identical, same_numbers = "", True
     if all(study.step.passed for study in studies):
@@ -305,8 +313,8 @@ def run_studies(
             "yes" if same_numbers else "NO, they differ in " + ", ".join(differ)
         )
     studies.append(
-        run_study("study in bfloat16 (training.precision: bfloat16)", workdir / "bfloat16",
-                  cores, data, False, [], precision="bfloat16")
+        run("study in bfloat16 (training.precision: bfloat16)", workdir / "bfloat16",
+            smoke=False, extra=[], precision="bfloat16")
     )  # fmt: skip
     return studies, identical, same_numbers
 
@@ -318,9 +326,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="where the study runs (default: a new "
                         "temporary folder)")  # fmt: skip
     parser.add_argument("--cores", type=int, default=usable_cpus())
+    parser.add_argument("--configfile", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="config files on top of each study's own (fewer epochs, say, for "
+                        "a quicker check)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.data is not None and not args.data.is_dir():
         parser.error(f"--data {args.data}: no such folder")
+    for path in args.configfile:
+        if not path.is_file():
+            parser.error(f"--configfile {path}: no such file")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="gpu-check-"))
     if workdir.exists() and any(workdir.iterdir()):
         parser.error(f"--workdir {workdir} is not empty: the study must run in a fresh folder")
@@ -349,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     for step in steps[1:]:
         print(step.output if step.passed else "", end="", flush=True)
 
-    studies, identical, same_numbers = run_studies(workdir, args.cores, args.data, has_gpu)
+    studies, identical, same_numbers = run_studies(
+        workdir, args.cores, args.data, has_gpu, tuple(args.configfile)
+    )
     passed = same_numbers and all(step.passed for step in steps + [s.step for s in studies])
     print(summary(device, steps, studies, identical), flush=True)
     if not has_gpu:
