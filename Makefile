@@ -102,6 +102,17 @@ $(GPU_VENV)/.installed:
 	    $(if $(wildcard $(WHEELS)/*.whl),--no-index --find-links $(WHEELS)) $(GPU_REQUIREMENTS)
 	touch $@
 
+# The manual: docs/ (Markdown, with the API from the package's docstrings) into docs/_build/html
+# (open index.html). Strict: any warning fails it, a broken link, a page left out of the
+# navigation or an API reference that resolves to nothing among them (nitpicky); every page is
+# read afresh, so no warning hides in a saved environment. Offline: no other project's
+# inventory is fetched.
+.PHONY: docs
+docs: setup
+	$(BIN)/sphinx-build --builder html --fresh-env --nitpicky --fail-on-warning --quiet \
+	    docs docs/_build/html
+	@echo "The manual: docs/_build/html/index.html"
+
 gpu-check: $(GPU_VENV)/.installed
 	PYTHONPATH=$(CURDIR)/src $(GPU_VENV)/bin/python -m fashion_mnist_study.tools.gpu_check \
 	    $(if $(DATA),--data $(DATA)) $(GPU_CHECK_ARGS)
