@@ -8,7 +8,7 @@ CORES ?= 4
 
 # The GPU check runs on a machine with a GPU and its own PyTorch (`python3` there), perhaps
 # with no internet: what that Python lacks comes from WHEELS, made by `make gpu-wheels` on a
-# machine with internet (README, "The GPU check").
+# machine with internet (docs/gpu.md, "The GPU check").
 GPU_PYTHON ?= python3
 GPU_VENV := .gpu-venv
 WHEELS ?= .whl
@@ -59,10 +59,11 @@ lock: setup
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
 
-# Two processes (pytest-xdist), each taking whole test files: the SLURM tests, which mostly wait
-# for the cluster, start first and the other process runs the rest meanwhile; fixtures that run
-# the workflow are made once and shared (tests/conftest.py). The 25 slowest tests close the log.
-PYTEST_WORKERS ?= 2
+# Three processes (pytest-xdist), each taking whole test files: the SLURM tests, which mostly
+# wait for the cluster, start first and the other two run the rest meanwhile, on two cores as
+# on more; fixtures that run the workflow are made once and shared (tests/conftest.py). The 25
+# slowest tests close the log.
+PYTEST_WORKERS ?= 3
 test: setup
 	$(BIN)/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 

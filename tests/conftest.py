@@ -45,11 +45,29 @@ def replace_file(path: Path, content: bytes) -> None:
     path.write_bytes(content)
 
 
+# The order in which xdist's workers (`make test` runs three, each taking whole files) start the
+# longest files, the others following in name order. The SLURM tests first: they spend most of
+# their time waiting for the cluster, which the other workers fill. Then one file that makes
+# the finished run the end-to-end tests share, beside one that does not need it; then the
+# longest, so that no worker is left with one at the end (`make test` lists the slowest tests:
+# revise this when they change).
+FIRST_FILES = (
+    "test_slurm.py",
+    "test_workflow.py",
+    "test_training.py",
+    "test_gpu_check.py",
+    "test_module.py",
+    "test_cache.py",
+    "test_cache_command.py",
+    "test_bench.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The SLURM tests first: they spend most of their time waiting for the cluster, which
-    another xdist worker fills with the other tests (`make test` runs two). Tests marked `cuda`
-    (run by `make gpu-check`) are skipped where PyTorch sees no GPU."""
-    items.sort(key=lambda item: "slurm" not in item.keywords)  # stable: the rest keep their order
+    """Files in the order of FIRST_FILES. Tests marked `cuda` (run by `make gpu-check`) are
+    skipped where PyTorch sees no GPU."""
+    rank = {name: i for i, name in enumerate(FIRST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
@@ -119,11 +137,12 @@ def planned_jobs(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> d
     return job_stats(result.stdout)
 
 
-# The README's quick settings (config/smoke.yaml); the suite's own runs add tests/tiny.yaml.
+# The documented quick settings (config/smoke.yaml); the suite's own runs add tests/tiny.yaml.
 SMOKE = ("--configfile", "config/smoke.yaml")
 TINY_CONFIG = REPO / "tests/tiny.yaml"
 TINY = (*SMOKE, str(TINY_CONFIG))
-# The README's command: on a 2-core machine it asks for more cores than there are.
+# The documented command (snakemake --cores 4 all): on a 2-core machine it asks for more cores
+# than there are.
 SMOKE_CORES = 4
 # The finished smoke run sees two CPUs (fewer where there are fewer) on any machine, as on a
 # 2-core CI runner: how its trainings share them is then the same everywhere (where the OS

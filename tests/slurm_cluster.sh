@@ -13,7 +13,10 @@
 # Facts behind the settings: /work/shared/notes/slurm-single-node.md (SLURM 22.05, Debian 12).
 #
 # Environment: SLURM_START_TIMEOUT (seconds to wait for an idle node, default 60),
-#              SLURM_STOP_TIMEOUT (seconds to wait for each daemon to exit, default 15).
+#              SLURM_STOP_TIMEOUT (seconds to wait for each daemon to exit, default 15),
+#              SLURM_GPUS (emulated GPUs of the node, default 1),
+#              SLURM_CPUS (CPUs the node offers, default its own; more than it has lets
+#              that many jobs' CPUs share its cores, as jobs that mostly wait can).
 set -euo pipefail
 
 CONF_DIR=/etc/slurm
@@ -116,6 +119,18 @@ start() {
     memory=$(sed -n 's/.* RealMemory=\([0-9]*\).*/\1/p' <<<"$hw")
     [ -n "$cpus" ] && [ -n "$memory" ] || die "cannot parse 'slurmd -C': $hw"
     memory=$((memory * 9 / 10))
+    local gpus=${SLURM_GPUS:-1} layout
+    layout="Boards=1 SocketsPerBoard=${sockets:-1} CoresPerSocket=${cores:-$cpus} ThreadsPerCore=${threads:-1}"
+    if [ -n "${SLURM_CPUS:-}" ] && [ "$SLURM_CPUS" != "$cpus" ]; then
+        cpus=$SLURM_CPUS
+        layout="Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1"
+    fi
+    # Emulated GPUs: a GPU gres needs a character device; copies of /dev/null (1,3) will do.
+    local devices=()
+    for ((i = 0; i < gpus; i++)); do
+        mknod -m 666 "$dir/gpu$i" c 1 3
+        devices+=("$dir/gpu$i")
+    done
 
     cat >"$CONF_DIR/slurm.conf" <<EOF
 $MARKER for the cluster in $dir
@@ -149,15 +164,18 @@ SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus Boards=1 SocketsPerBoard=${sockets:-1} CoresPerSocket=${cores:-$cpus} ThreadsPerCore=${threads:-1} RealMemory=$memory Gres=gpu:1 State=UNKNOWN
+# The node as written here, not as slurmd finds it (SLURM_CPUS may offer more CPUs than it has).
+SlurmdParameters=config_overrides
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus $layout RealMemory=$memory Gres=gpu:$gpus State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
-    # An emulated GPU: a GPU gres needs a character device, /dev/null will do. Jobs asking for
-    # --gpus=1 get CUDA_VISIBLE_DEVICES=0.
-    cat >"$CONF_DIR/gres.conf" <<EOF
-$MARKER for the cluster in $dir
-NodeName=localhost Name=gpu File=/dev/null
-EOF
+    # A job asking for --gpus=1 gets CUDA_VISIBLE_DEVICES set to its GPU's index.
+    {
+        echo "$MARKER for the cluster in $dir"
+        for device in "${devices[@]}"; do
+            echo "NodeName=localhost Name=gpu File=$device"
+        done
+    } >"$CONF_DIR/gres.conf"
 
     # munge: reuse a daemon that answers, else start one (as user munge) with the host key.
     if [ ! -s "$MUNGE_KEY" ]; then

@@ -1,5 +1,5 @@
-"""The workflow used as a Snakemake module from a folder of the user's own (README, "As a
-Snakemake module"): results land in that folder, and the package's code is still tracked."""
+"""The workflow used as a Snakemake module from a folder of the user's own (docs/module.md):
+results land in that folder, and the package's code is still tracked."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fashion_mnist_study.tools.gpu_check import copy_workflow
 pytestmark = [needs_debian_data, pytest.mark.slow]
 
 MODELS = ("cnn", "cnn_regularized", "mlp")
-# The README's Snakefile for a module user, with the clone's path in it.
+# The manual's Snakefile for a module user (docs/module.md), with the clone's path in it.
 USER_SNAKEFILE = """\
 configfile: "config/config.yaml"
 
@@ -62,7 +62,7 @@ def finished_module_run(
     base = tmp_path_factory.mktemp("module")
     clone = copy_workflow(base / "clone")
     user = module_user(base / "user", clone)
-    profile = ("--workflow-profile", "../clone/profiles/default")  # the README's command
+    profile = ("--workflow-profile", "../clone/profiles/default")  # the manual's command
     result = snakemake(user, "all", "--cores", "2", *TINY, *profile, cpus=SMOKE_CPUS)
     return base, result.output
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashion_mnist_study.analysis import per_class
+from fashion_mnist_study.analysis import examples, per_class
 from fashion_mnist_study.core.checksums import CorruptOutput, seal_of, sha256_of
 from fashion_mnist_study.study import predictions
 from fashion_mnist_study.study.predictions import save_predictions
@@ -56,6 +56,9 @@ def test_damaged_predictions_without_a_checksum_are_refused_not_a_zlib_error(
 
 
 def test_class_names_are_torchvisions_in_label_order() -> None:
+    from torchvision.datasets import FashionMNIST
+
+    assert tuple(FashionMNIST.classes) == per_class.CLASS_NAMES  # torchvision's, the reference
     assert per_class.CLASS_NAMES[0] == "T-shirt/top"
     assert per_class.CLASS_NAMES[6] == "Shirt"
     assert per_class.CLASS_NAMES[9] == "Ankle boot"
@@ -118,7 +121,7 @@ def test_most_common_prediction_breaks_ties_by_the_lower_class() -> None:
 
 def test_image_grid_puts_each_image_where_its_tile_starts() -> None:
     images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    grid = per_class.image_grid(images, columns=3, padding=4)
+    grid = examples.image_grid(images, columns=3, padding=4)
     assert grid.shape == (4 + 2 * 32, 4 + 3 * 32)
     top, left = 4 + 32 * 1, 4 + 32 * 1  # image 4: second row, second column
     assert np.allclose(grid[top : top + 28, left : left + 28], images[4] / 255)
@@ -130,8 +133,8 @@ def test_disagreement_groups_caption_the_true_and_the_wrong_class() -> None:
     labels = np.array([0, 6, 2, 3], dtype=np.uint8)
     cnn = np.array([[0, 6, 2, 0]])
     mlp = np.array([[9, 0, 2, 3]])
-    first, second = per_class.disagreement_groups(images, {"CNN": cnn, "MLP": mlp}, labels)
+    first, second = examples.disagreement_groups(images, {"CNN": cnn, "MLP": mlp}, labels)
     assert first.title == "CNN right, MLP wrong in every seed: the first 2 of 2 such test images"
     assert first.captions == ["T-shirt/top\nMLP: Ankle boot", "Shirt\nMLP: T-shirt/top"]
     assert second.captions == ["Dress\nCNN: T-shirt/top"]
-    assert per_class.disagreement_groups(images, {"CNN": cnn, "MLP": cnn}, labels) == []
+    assert examples.disagreement_groups(images, {"CNN": cnn, "MLP": cnn}, labels) == []

@@ -18,7 +18,7 @@ from conftest import REPO
 from matplotlib.text import Text
 from PIL import Image
 
-from fashion_mnist_study.analysis import comparisons, per_class
+from fashion_mnist_study.analysis import comparisons, examples, per_class
 from fashion_mnist_study.analysis import results as summary
 from fashion_mnist_study.analysis.results import load_curves
 from fashion_mnist_study.core.atomic import write_table
@@ -263,7 +263,7 @@ def make_figures(data: Synthetic, root: Path | None = None) -> dict[str, Path]:
         plots.plot_confusion(model, matrix, names, figures[f"confusion_{model}"], STYLE)
     figures["examples"] = root / "cnn_vs_mlp_examples.png"
     images = np.random.default_rng(1).integers(0, 256, (10 * IMAGES_PER_CLASS, 28, 28), np.uint8)
-    groups = per_class.disagreement_groups(
+    groups = examples.disagreement_groups(
         images, {"CNN": stacked["cnn"][0], "MLP": stacked["mlp"][0]}, stacked["cnn"][1]
     )
     plots.plot_image_groups(groups, figures["examples"], STYLE)

@@ -1,6 +1,6 @@
 """The whole workflow through a real one-node SLURM cluster, started by tests/slurm_cluster.sh.
 
-The cluster runs on this machine with one emulated GPU; jobs go through the slurm executor
+The cluster runs on this machine with three emulated GPUs; jobs go through the slurm executor
 plugin with a profile derived from profiles/slurm. Needs root and the Debian packages
 slurmctld slurmd slurm-client munge (installed here with apt-get when missing).
 Run alone with: pytest -m slurm -s tests/test_slurm.py
@@ -37,9 +37,12 @@ SLURM_BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "munged
 # Threads (and SLURM CPUs) of each training job; the local reference run uses the same.
 TRAIN_THREADS = min(2, os.cpu_count() or 1)
 MODELS = ("cnn", "cnn_regularized", "mlp")
+# A GPU for each training and CPUs for all three at once, so that they run side by side: the
+# jobs spend most of their time starting and waiting for Snakemake's next status check.
+CLUSTER_SIZE = {"SLURM_GPUS": str(len(MODELS)), "SLURM_CPUS": str(len(MODELS) * TRAIN_THREADS)}
 # On top of config/smoke.yaml: one epoch on fewer images, to keep the runs short.
 FAST = {
-    "data": {"subset": {"train": 512, "val": 256, "test": 256}},
+    "data": {"subset": {"train": 256, "val": 128, "test": 256}},
     "models": {model: {"epochs": 1} for model in MODELS},
 }
 # Any Snakemake run here that takes longer is stuck (e.g. a status command that never answers).
@@ -165,6 +168,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
             capture_output=True,
             text=True,
             timeout=120,
+            env={**os.environ, **CLUSTER_SIZE},
         )
         assert result.returncode == 0, f"cluster did not start:\n{result.stdout}{result.stderr}"
         yield state
@@ -314,11 +318,19 @@ def test_every_job_runs_on_slurm_with_a_gpu_for_training(runs: Runs):
         else:
             assert "gpu" not in gpus, f"{rule} asked for a GPU: {job}"
 
+    # Snakemake leaves the trainings to SLURM's own limits: all three go out together, before
+    # one finishes (the cluster has a GPU and CPUs for each), not one after the other as the
+    # local limits (a GPU slot, the login node's CPUs) would have them.
+    lines = runs.output.splitlines()
+    submitted = [i for i, line in enumerate(lines) if "rule_train/" in line and "submitted" in line]
+    first_done = next(i for i, line in enumerate(lines) if "(Rule: train)" in line)
+    assert len(submitted) == len(MODELS) and max(submitted) < first_done, lines[:first_done]
+
     # Inside the job, SLURM's GPU allocation is visible to training (which still runs on the
     # CPU: the emulated GPU is /dev/null), with the threads SLURM granted.
     for model in MODELS:
         log = (runs.slurm / f"logs/train/{model}/seed0.log").read_text()
-        assert "CUDA_VISIBLE_DEVICES=0" in log, log[:2000]
+        assert re.search(r"CUDA_VISIBLE_DEVICES=\d\)", log), log[:2000]
         assert f"on cpu with {TRAIN_THREADS} threads" in log, log[:2000]
 
     for path in ("results/report/report.html", "results/plots/mlp_vs_cnn.png"):

@@ -367,7 +367,7 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
 ) -> None:
     """Kill Snakemake mid-training; after --unlock the same command finishes and resumes."""
     workdir = smoke_run_copy
-    epochs = 12  # small batches on the suite's few images: each epoch takes a fraction of a second
+    epochs = 8  # small batches on the suite's few images: each epoch takes a fraction of a second
     extra = write_override(
         workdir,
         {

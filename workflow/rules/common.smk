@@ -8,7 +8,7 @@ PACKAGE = "fashion_mnist_study"
 
 # Where this workflow's files are: the folder of the file being parsed (workflow/rules), not
 # workflow.basedir, which is the user's folder when another workflow uses this one as a module
-# (from a clone only: README, "As a Snakemake module").
+# (from a clone only: docs/module.md).
 SRC = Path(workflow.current_basedir).parents[1] / "src"
 SCHEMA = SRC.parent / "workflow/schemas/config.schema.yaml"
 
@@ -73,11 +73,17 @@ MODEL_SECTIONS = model_sections(config)
 MODELS = list(MODEL_SECTIONS)
 SEEDS = config["training"]["seeds"]
 
+# Whether the jobs go to a cluster or cloud executor. While this file is parsed Snakemake has
+# not set the executor yet (workflow.local_exec is True even with `executor: slurm`); it has
+# the node count (--jobs), which only those executors keep (for the local one --jobs means
+# --cores), and its own scheduler tells cluster submission by the same sign.
+SUBMITS_JOBS = workflow.resource_settings.nodes is not None
+
 # Locally, never start more GPU jobs than the GPUs take (TRAININGS_PER_GPU each; `--resources
 # gpu=N` overrides), nor more training threads than there are CPUs (`--cores 4` on a 2-core
 # machine would otherwise run 4); a cluster's scheduler does this itself, one GPU per job.
 LOCAL_CPUS = min(workflow.cores, usable_cpus())
-if workflow.local_exec:
+if not SUBMITS_JOBS:
     for resource, limit in {
         "gpu": local_gpu_slots(),
         "training_cpus": LOCAL_CPUS,
@@ -140,9 +146,9 @@ def get_training_threads():
 
     Why not all CPUs to each training in turn: at batch 64 most operations of a step are too
     small to split between threads. On 2 cores, the two CNNs side by side with one thread each
-    got through 13% more images per second than one after the other with two (README, Speed).
+    got through 13% more images per second than one after the other with two (docs/speed.md).
     """
-    if not workflow.local_exec:
+    if SUBMITS_JOBS:
         return workflow.cores
     return threads_per_job(LOCAL_CPUS, len(MODELS) * len(SEEDS))
 

@@ -67,6 +67,7 @@ rule plot_cnn_vs_mlp_examples:
         cnn=per_seed(PREDICTIONS, "cnn"),
         mlp=per_seed(PREDICTIONS, "mlp"),
         code=package_modules(
+            "analysis.examples",
             "analysis.per_class",
             "study.data",
             "study.predictions",

@@ -1,4 +1,4 @@
-from fashion_mnist_study.analysis.per_class import disagreement_groups
+from fashion_mnist_study.analysis.examples import disagreement_groups
 from fashion_mnist_study.core.joblog import log_to
 from fashion_mnist_study.outputs.plots import plot_image_groups
 from fashion_mnist_study.study.data import load_splits

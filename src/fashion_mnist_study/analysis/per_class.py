@@ -1,33 +1,31 @@
-"""Where models differ, class by class: accuracy per class, confusion matrices, and the test
-images one model gets right and another wrong, from each training job's predictions."""
+"""Where models differ, class by class: accuracy per class, confusion matrices, and which test
+images one model gets right and another wrong, from each training job's predictions (the
+figure of those images: examples.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-import torch
-from torchvision.datasets import FashionMNIST
-from torchvision.utils import make_grid
 
 from fashion_mnist_study.analysis.results import mean_and_spread
 from fashion_mnist_study.study.predictions import stack_predictions
 
-CLASS_NAMES: tuple[str, ...] = tuple(FashionMNIST.classes)
+# Fashion-MNIST's classes, as torchvision's FashionMNIST.classes names them (a test checks they
+# are the same): written out, because importing torchvision costs each job that needs only
+# the names 3.4 s.
+CLASS_NAMES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 PER_CLASS_COLUMNS = ["model", "class", "n_seeds", "accuracy_mean", "accuracy_std"]
-
-
-@dataclass(frozen=True)
-class ImageGroup:
-    """Tiled test images (image_grid) with a title and a caption under each tile."""
-
-    title: str
-    grid: np.ndarray
-    captions: list[str]
-    columns: int
-    tile: int  # pixels per image side
-    padding: int
 
 
 def class_accuracy(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -82,52 +80,5 @@ def most_common(predicted: np.ndarray) -> np.ndarray:
     return counts.argmax(axis=0)
 
 
-def image_grid(images: np.ndarray, columns: int, padding: int) -> np.ndarray:
-    """uint8 (N, H, W) images tiled row by row into one grayscale image in [0, 1] on white,
-    `padding` pixels around each tile (torchvision's make_grid): tile (row, column) starts at
-    padding + (H + padding, W + padding) * (row, column)."""
-    tensor = torch.from_numpy(images).unsqueeze(1).float().div(255)
-    grid = make_grid(tensor, nrow=columns, padding=padding, pad_value=1.0)
-    return grid[0].numpy()
 
 
-def disagreement_groups(
-    images: np.ndarray,
-    predictions: dict[str, np.ndarray],
-    labels: np.ndarray,
-    shown: tuple[int, int] = (16, 8),
-    columns: int = 8,
-) -> list[ImageGroup]:
-    """Test images the first of two models (name -> predictions per seed) gets right in every
-    seed and the second wrong in every seed, then the other way; the first `shown` of each in
-    test-set order, each captioned with its true class and the wrong model's prediction (the
-    most frequent over seeds). Groups without such images are left out."""
-    (first, first_predicted), (second, second_predicted) = predictions.items()
-    padding, tile = 14, images.shape[1]  # room under each image for a two-line caption
-    groups = []
-    for (right, right_predicted), (wrong, wrong_predicted), count in zip(
-        [(first, first_predicted), (second, second_predicted)],
-        [(second, second_predicted), (first, first_predicted)],
-        shown,
-        strict=True,
-    ):
-        found = always_right_where_other_always_wrong(right_predicted, wrong_predicted, labels)
-        chosen = found[:count]
-        if len(chosen) == 0:
-            continue
-        mistaken = most_common(wrong_predicted[:, chosen])
-        groups.append(
-            ImageGroup(
-                title=f"{right} right, {wrong} wrong in every seed: the first {len(chosen)} "
-                f"of {len(found)} such test images",
-                grid=image_grid(images[chosen], columns, padding),
-                captions=[
-                    f"{CLASS_NAMES[label]}\n{wrong}: {CLASS_NAMES[guess]}"
-                    for label, guess in zip(labels[chosen], mistaken, strict=True)
-                ],
-                columns=columns,
-                tile=tile,
-                padding=padding,
-            )
-        )
-    return groups

@@ -15,8 +15,8 @@ import pandas as pd  # noqa: E402
 from fashion_mnist_study.analysis.results import Curves  # noqa: E402
 from fashion_mnist_study.core.atomic import atomic_path  # noqa: E402
 
-if TYPE_CHECKING:  # per_class imports torch, which no plot job needs to start
-    from fashion_mnist_study.analysis.per_class import ImageGroup
+if TYPE_CHECKING:  # examples imports torchvision, which no other plot job needs
+    from fashion_mnist_study.analysis.examples import ImageGroup
 
 COLORS = {"cnn": "tab:blue", "cnn_regularized": "tab:green", "mlp": "tab:orange"}
 # Other models, in the order they are drawn: the tab10 colors the study's three do not use.

@@ -43,7 +43,7 @@ CUDA_TESTS = "cuda tests"
 SHARED_GPU = ["--resources", "gpu=3"]
 # Without a GPU the benchmark only shows that it runs: a short float32 round (bfloat16 may be
 # emulated on the CPU, and minutes slower).
-CPU_BENCH = ["--images", "256", "--rounds", "1", "--precisions", "float32"]
+CPU_BENCH = ["--images", "64", "--rounds", "1", "--precisions", "float32"]
 
 
 def copy_workflow(destination: Path, source: Path = REPO) -> Path:
