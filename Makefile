@@ -59,11 +59,12 @@ lock: setup
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
 
-# Three processes (pytest-xdist), each taking whole test files: the SLURM tests, which mostly
-# wait for the cluster, start first and the other two run the rest meanwhile, on two cores as
-# on more; fixtures that run the workflow are made once and shared (tests/conftest.py). The 25
-# slowest tests close the log.
-PYTEST_WORKERS ?= 3
+# Two processes (pytest-xdist), each taking whole test files: the SLURM tests, which mostly
+# wait for the cluster, start first and the other process runs the rest meanwhile; fixtures that
+# run the workflow are made once and shared (tests/conftest.py). On 2 cores, two took 298-327 s
+# (4 runs) and three 268-383 s (8 runs): a third oversubscribes the cores, and the tests that
+# time PyTorch (bench, gpu_check) slowed most. The 25 slowest tests close the log.
+PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 

@@ -45,9 +45,9 @@ def replace_file(path: Path, content: bytes) -> None:
     path.write_bytes(content)
 
 
-# The order in which xdist's workers (`make test` runs three, each taking whole files) start the
+# The order in which xdist's workers (`make test` runs two, each taking whole files) start the
 # longest files, the others following in name order. The SLURM tests first: they spend most of
-# their time waiting for the cluster, which the other workers fill. Then one file that makes
+# their time waiting for the cluster, which the other worker fills. Then one file that makes
 # the finished run the end-to-end tests share, beside one that does not need it; then the
 # longest, so that no worker is left with one at the end (`make test` lists the slowest tests:
 # revise this when they change).
