@@ -420,6 +420,17 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
     assert planned_jobs(workdir, "results/metrics/cnn/seed0.json", extra=extra) == {}
 
 
+def test_the_report_names_the_models_of_the_experiments_table(swept_run: Path) -> None:
+    """The report rule reads results/tables/experiments.csv: the sweep's models written into it
+    appear in both forms of the report (their sentence is test_report's)."""
+    swept = ", ".join(
+        f"cnn_regularized-dropout-{d}-lr-{lr}" for d in (0.3, 0.5) for lr in (0.001, 0.01)
+    )
+    for name in ("report.md", "report.html"):
+        report = (swept_run / "results/report" / name).read_text()
+        assert f"Models trained beyond the study's three: {swept}." in report, name
+
+
 def test_snakemake_report_has_every_figure_with_its_caption(swept_run: Path) -> None:
     report = (swept_run / "results/report/snakemake_report.html").read_text()
     for figure in (

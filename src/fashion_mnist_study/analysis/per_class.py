@@ -78,7 +78,3 @@ def most_common(predicted: np.ndarray) -> np.ndarray:
     """Per image, the class predicted most often over seeds (the lowest class on a tie)."""
     counts = np.apply_along_axis(np.bincount, 0, predicted, minlength=len(CLASS_NAMES))
     return counts.argmax(axis=0)
-
-
-
-
