@@ -1,10 +1,25 @@
 # Two entry points: `make run` (the whole study) and `make test` (the test suite).
-# Both create .venv on first use, with the exact versions of pylock.toml; Python 3.11 with pip
-# is all they need.
-PYTHON ?= python3
-VENV := .venv
+# Both create .venv on first use, with the exact versions of pylock.toml; a supported CPython
+# with venv and pip is all they need.
+VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 4
+
+# The CPython versions the lock serves, newest first, from pyproject.toml's requires-python
+# (">=3.11,<3.15" gives 3.14 3.13 3.12 3.11), the one place the range is written.
+PYTHON_RANGE := $(shell sed -nE 's/^requires-python = ">=3\.([0-9]+), *<3\.([0-9]+)"$$/\1 \2/p' pyproject.toml)
+SUPPORTED := $(addprefix 3.,$(shell seq $$(($(lastword $(PYTHON_RANGE)) - 1)) -1 $(firstword $(PYTHON_RANGE))))
+# Those on PATH that run (a pyenv shim of a version not selected is on PATH, but fails); unless
+# PYTHON is given, the newest of them is taken, else python3.
+FOUND := $(foreach version,$(SUPPORTED),$(shell python$(version) -c '' >/dev/null 2>&1 && echo python$(version)))
+PYTHON ?= $(firstword $(FOUND) python3)
+# PYTHON as "cpython-3.13.0", empty if it does not run. A finished setup's stamp names it, so a
+# venv that another Python made is made anew rather than used.
+PYTHON_ID := $(shell $(PYTHON) -c 'import sys; print("%s-%d.%d.%d" % ((sys.implementation.name,) + tuple(sys.version_info[:3])))' 2>/dev/null)
+STAMP := $(VENV)/.installed-$(PYTHON_ID)
+empty :=
+comma := ,
+LIST_OF_SUPPORTED := $(subst $(empty) $(empty),$(comma) ,$(SUPPORTED))
 
 # The GPU check runs on a machine with a GPU and its own PyTorch (`python3` there), perhaps
 # with no internet: what that Python lacks comes from WHEELS, made by `make gpu-wheels` on a
@@ -25,36 +40,43 @@ MANYLINUX := $(foreach tag,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinu
 # Where the Fashion-MNIST .gz files are when no mirror of config/config.yaml can be reached.
 DATA ?=
 
-.PHONY: setup lock run test coverage lint bench gpu-check gpu-wheels
+.PHONY: setup lock run test test-interpreter pythons coverage lint bench gpu-check gpu-wheels
 
-setup: $(VENV)/.installed
+setup: $(STAMP)
 
 # pylock.toml (PEP 751) holds every package and the dev tools at the versions tested, each file
-# with its hash; pip installs it as it is, resolving nothing (pip 26.3 or newer reads it). Then
-# this checkout, editable and alone: pip installs a lock only with hashes, which a folder has not.
-$(VENV)/.installed: pyproject.toml pylock.toml
+# with its hash, for every supported Python and platform; pip installs it as it is, resolving
+# nothing (pip 26.3 or newer reads it) and taking each file that fits this machine. Then this
+# checkout, editable and alone: pip installs a lock only with hashes, which a folder has not.
+# An unsupported Python stops here, before anything is made.
+$(STAMP): pyproject.toml pylock.toml
+	@case "$(PYTHON_ID)" in $(foreach version,$(SUPPORTED),cpython-$(version).*|) /) ;; \
+	    *) echo "$(PYTHON) is $(or $(PYTHON_ID),not a Python that runs here), but this project runs" \
+	            "on CPython $(LIST_OF_SUPPORTED): pass one with PYTHON, for example" \
+	            "make setup PYTHON=python$(lastword $(SUPPORTED))" >&2; exit 1;; \
+	esac
+	@if [ -d $(VENV) ] && [ ! -e $@ ]; then \
+	    echo "$(VENV) is another Python's, or its setup did not finish: making it anew with $(PYTHON_ID)"; \
+	    rm -rf $(VENV); \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=26.3'
 	$(BIN)/python -m pip install --quiet -r pylock.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-# Lock what pyproject.toml asks for into pylock.toml, for this Python and platform (pip lock's
-# scope), from PyPI alone (--isolated ignores pip's config: a local mirror's file:// addresses
-# would not work on another machine). Versions already locked stay as they are, as `uv lock`
-# keeps them, so adding a dependency moves nothing else; `make lock UPGRADE=1` re-resolves
-# everything to the newest releases the ranges admit. Run `make test` before committing.
+# Lock what pyproject.toml asks for, resolved once for every Python of its requires-python on
+# every platform of its [tool.uv] environments (uv's universal lock, uv.lock), then exported to
+# pylock.toml for pip; from PyPI alone (a machine's mirror would not serve another). Versions
+# already locked stay as they are, so adding a dependency moves nothing else; `make lock
+# UPGRADE=1` re-resolves everything to the newest releases the ranges admit. Run `make test`
+# before committing both files.
 UPGRADE ?=
 lock: setup
-	$(BIN)/python -c 'import tomllib; project = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-	    print(*project["dependencies"], *project["optional-dependencies"]["dev"], sep="\n")' \
-	    > $(VENV)/requirements.txt
-	$(BIN)/python -c 'import tomllib; \
-	    packages = tomllib.load(open("pylock.toml", "rb"))["packages"]; \
-	    print(*(p["name"] + "==" + p["version"] for p in packages), sep="\n")' \
-	    > $(VENV)/locked.txt
-	$(BIN)/python -m pip lock --quiet --isolated --index-url https://pypi.org/simple \
-	    -r $(VENV)/requirements.txt $(if $(UPGRADE),,-c $(VENV)/locked.txt)
+	$(BIN)/uv lock --python $(BIN)/python --default-index https://pypi.org/simple \
+	    $(if $(UPGRADE),--upgrade)
+	$(BIN)/uv export --format pylock.toml --all-extras --no-emit-project --frozen --quiet \
+	    --output-file pylock.toml
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
@@ -67,6 +89,21 @@ run: setup
 PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+
+# On a second Python (CI: `make test-interpreter VENV=.venv-3.11 PYTHON=python3.11`): the
+# smoke study with an empty result cache of its own, so that its trainings run on this Python
+# rather than being restored, then the tests that touch the interpreter (the lock and the
+# setup, the config's validation, one end-to-end run). The smoke study writes results/ here.
+INTERPRETER_TESTS := tests/test_packaging.py tests/test_config.py \
+    tests/test_workflow.py::test_smoke_run_writes_every_output_of_the_contract
+test-interpreter: setup
+	SNAKEMAKE_OUTPUT_CACHE=$$(mktemp -d) FASHION_MNIST_STUDY_QUIET=1 \
+	    $(BIN)/snakemake --cores $(CORES) all --configfile config/smoke.yaml
+	$(BIN)/python -m pytest -ra -n $(PYTEST_WORKERS) --dist loadfile $(INTERPRETER_TESTS)
+
+# The supported Pythons found on PATH, newest first (what `make setup` chooses from).
+pythons:
+	@echo $(FOUND)
 
 # Branch coverage of src/ by the whole suite, the workflow's jobs included (pyproject.toml's
 # [tool.coverage]); one process, so that nothing but coverage differs from `make test`.

@@ -5,28 +5,34 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from conftest import REPO
+from packaging.markers import Marker
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.specifiers import SpecifierSet
+from packaging.tags import compatible_tags, cpython_tags, mac_platforms
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 DEPENDENCIES = [Requirement(text) for text in PYPROJECT["dependencies"]]
 DEV = [Requirement(text) for text in PYPROJECT["optional-dependencies"]["dev"]]
+LOCK = tomllib.loads((REPO / "pylock.toml").read_text())
 
 
 def locked_versions() -> dict[str, str]:
     """Package name (canonical) -> version, from pylock.toml."""
-    packages = tomllib.loads((REPO / "pylock.toml").read_text())["packages"]
-    return {canonicalize_name(package["name"]): package["version"] for package in packages}
+    return {canonicalize_name(package["name"]): package["version"] for package in LOCK["packages"]}
 
 
 def test_pyproject_gives_lower_bounds_the_lock_meets_and_no_caps() -> None:
@@ -40,19 +46,131 @@ def test_pyproject_gives_lower_bounds_the_lock_meets_and_no_caps() -> None:
         assert Version(bound.version) <= Version(version), f"{requirement}, locked {version}"
 
 
-def test_the_lock_holds_every_dependency_as_one_pypi_file_with_its_hash() -> None:
+def test_every_locked_file_comes_from_pypi_with_its_hash() -> None:
     """`make setup` installs pylock.toml as it is, then this checkout editable on its own (pip
     installs a lock only with hashes, which a folder has not). Every file comes from PyPI, not
-    a machine's mirror: a wheel for the platform pip locked for, or the source (connection_pool
-    has no wheel)."""
-    packages = tomllib.loads((REPO / "pylock.toml").read_text())["packages"]
+    a machine's mirror, which another machine could not reach."""
+    packages = LOCK["packages"]
     locked = {canonicalize_name(package["name"]) for package in packages}
     needed = {canonicalize_name(requirement.name) for requirement in DEPENDENCIES + DEV}
     assert needed <= locked and canonicalize_name(PYPROJECT["name"]) not in locked
     for package in packages:
-        (file,) = package["wheels"] if "wheels" in package else [package["sdist"]]
-        assert file["url"].startswith("https://files.pythonhosted.org/"), package["name"]
-        assert file["hashes"]["sha256"], package["name"]
+        files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
+        assert files, package["name"]
+        for file in files:
+            assert file["url"].startswith("https://files.pythonhosted.org/"), package["name"]
+            assert len(file["hashes"]["sha256"]) == 64, package["name"]
+
+
+# The platforms the lock serves, as pyproject.toml's [tool.uv] environments name them, and the
+# oldest system each one's wheels may ask for: glibc 2.28 on Linux, macOS 14 (PyTorch's macOS
+# wheels are built for 14.0 and newer).
+PLATFORM_TAGS = {
+    ("linux", "x86_64"): [
+        *(f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)),
+        "manylinux2014_x86_64",
+        "manylinux2010_x86_64",
+        "manylinux1_x86_64",
+        "linux_x86_64",
+    ],
+    ("linux", "aarch64"): [
+        *(f"manylinux_2_{minor}_aarch64" for minor in range(28, 16, -1)),
+        "manylinux2014_aarch64",
+        "linux_aarch64",
+    ],
+    ("darwin", "arm64"): list(mac_platforms(version=(14, 0), arch="arm64")),
+}
+
+
+def supported_pythons() -> list[tuple[int, int]]:
+    """Every CPython minor version pyproject.toml's requires-python admits."""
+    specifier = SpecifierSet(PYPROJECT["requires-python"])
+    return [(3, minor) for minor in range(0, 30) if f"3.{minor}.0" in specifier]
+
+
+def targets() -> list[tuple[tuple[int, int], tuple[str, str]]]:
+    return [(python, platform) for python in supported_pythons() for platform in PLATFORM_TAGS]
+
+
+def marker_environment(python: tuple[int, int], patch: int, platform: tuple[str, str]) -> dict:
+    system, machine = platform
+    version = f"{python[0]}.{python[1]}"
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": f"{version}.{patch}",
+        "os_name": "posix",
+        "platform_machine": machine,
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": {"linux": "Linux", "darwin": "Darwin"}[system],
+        "platform_version": "",
+        "python_full_version": f"{version}.{patch}",
+        "python_version": version,
+        "sys_platform": system,
+        "extra": "",
+    }
+
+
+def test_the_lock_serves_every_supported_python_on_every_platform() -> None:
+    """From pylock.toml alone, nothing downloaded: on each of the 3 platforms with each
+    supported CPython (at its first and a late patch release, as markers may split there),
+    every package pyproject.toml asks for is locked once, and every locked package that applies
+    has a wheel that fits or its source."""
+    assert supported_pythons() == [(3, 11), (3, 12), (3, 13), (3, 14)]
+    for platform in PLATFORM_TAGS:  # each is one of the lock's environments
+        environment = marker_environment((3, 13), 0, platform)
+        matching = [text for text in LOCK["environments"] if Marker(text).evaluate(environment)]
+        assert len(matching) == 1, f"{platform}: the lock's environments are {matching}"
+    assert len(LOCK["environments"]) == len(PLATFORM_TAGS)
+    needed = {canonicalize_name(requirement.name) for requirement in DEPENDENCIES + DEV}
+    for python, platform in targets():
+        interpreter = f"cp{python[0]}{python[1]}"
+        fitting = set(cpython_tags(python, platforms=PLATFORM_TAGS[platform])) | set(
+            compatible_tags(python, interpreter, PLATFORM_TAGS[platform])
+        )
+        for patch in (0, 99):
+            environment = marker_environment(python, patch, platform)
+            target = f"CPython {python[0]}.{python[1]}.{patch} on {' '.join(platform)}"
+            chosen = [
+                package
+                for package in LOCK["packages"]
+                if "marker" not in package or Marker(package["marker"]).evaluate(environment)
+            ]
+            names = [canonicalize_name(package["name"]) for package in chosen]
+            assert len(names) == len(set(names)), f"{target}: a package locked twice"
+            assert needed <= set(names), f"{target}: {sorted(needed - set(names))} not locked"
+            for package in chosen:
+                wheels = [
+                    urlsplit(wheel["url"]).path.rsplit("/", 1)[1]
+                    for wheel in package.get("wheels", [])
+                ]
+                fits = any(parse_wheel_filename(name)[3] & fitting for name in wheels)
+                assert fits or "sdist" in package, f"{target}: no file of {package['name']}"
+
+
+def uv() -> str:
+    found = shutil.which("uv", path=Path(sys.executable).parent)
+    if found is None:
+        pytest.skip("uv is not installed beside this Python (`make setup` installs it)")
+    return found
+
+
+def test_pylock_is_uv_locks_export_and_uv_lock_is_pyprojects() -> None:
+    """The two lock files are one resolution: uv.lock meets pyproject.toml's ranges, and
+    pylock.toml is exactly its export by the command its header names (`make lock`'s)."""
+    checked = subprocess.run(
+        [uv(), "lock", "--check", "--offline", "--quiet"], cwd=REPO, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, f"uv.lock is behind pyproject.toml:\n{checked.stderr}"
+    text = (REPO / "pylock.toml").read_text()
+    command = re.search(r"^#\s+(uv export .*)$", text, re.MULTILINE).group(1).split()
+    output = command.index("--output-file") if "--output-file" in command else command.index("-o")
+    del command[output : output + 2]
+    exported = subprocess.run(
+        [uv(), *command[1:], "--offline"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    body = [line for line in text.splitlines() if not line.startswith("#")]
+    assert [line for line in exported.splitlines() if not line.startswith("#")] == body
 
 
 def test_the_gpu_checks_pins_are_the_locks() -> None:
@@ -138,3 +256,78 @@ def test_installing_beside_an_existing_pytorch_keeps_it(tmp_path: Path) -> None:
     installs = {canonicalize_name(item["metadata"]["name"]) for item in report["install"]}
     assert {"fashion-mnist-study", "pandas", "snakemake"} <= installs
     assert installs & pytorch == set()
+
+
+def fake_python(folder: Path, name: str, identity: str | None) -> Path:
+    """An executable `name` in `folder` that acts as the Python `identity` ("cpython-3.13.0")
+    does for `make setup`: it answers the Makefile's questions, makes a "venv" holding a copy of
+    itself, and logs every call; with no identity it fails, as a pyenv shim of a version not
+    selected does."""
+    path = folder / name
+    if identity is None:
+        path.write_text("#!/bin/sh\nexit 127\n")
+    else:
+        path.write_text(
+            "#!/bin/sh\n"
+            f'echo "$*" >> "{folder}/calls.log"\n'
+            'case "$1" in\n'
+            f'  -c) echo "{identity}" ;;\n'
+            '  -m) if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi ;;\n'
+            "esac\n"
+        )
+    path.chmod(0o755)
+    return path
+
+
+def make_setup(venv: Path, *arguments: str, path: str | None = None) -> subprocess.CompletedProcess:
+    """`make setup` in this checkout with the venv at `venv` (and PATH `path`)."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+    if path is not None:
+        environment["PATH"] = path
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), "setup", f"VENV={venv}", *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+
+
+def test_setup_takes_the_newest_supported_python_on_path(tmp_path: Path) -> None:
+    """python3.15 is not supported and python3.14's shim fails: python3.13 is taken."""
+    fake_python(tmp_path, "python3.15", "cpython-3.15.0")
+    fake_python(tmp_path, "python3.14", None)
+    fake_python(tmp_path, "python3.13", "cpython-3.13.0")
+    fake_python(tmp_path, "python3.12", "cpython-3.12.1")
+    result = make_setup(tmp_path / "venv", "--dry-run", path=f"{tmp_path}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    assert "python3.13 -m venv" in result.stdout
+    assert f"touch {tmp_path}/venv/.installed-cpython-3.13.0" in result.stdout
+
+
+@pytest.mark.parametrize("identity", ["cpython-3.10.13", "cpython-3.15.0", "pypy-3.11.13", None])
+def test_an_unsupported_python_stops_setup_before_anything_is_made(
+    tmp_path: Path, identity: str | None
+) -> None:
+    python = fake_python(tmp_path, "python", identity)
+    result = make_setup(tmp_path / "venv", f"PYTHON={python}")
+    assert result.returncode != 0
+    assert "this project runs on CPython 3.14, 3.13, 3.12, 3.11" in result.stderr
+    assert "make setup PYTHON=python3.11" in result.stderr
+    assert identity is None or f"is {identity}" in result.stderr
+    assert not (tmp_path / "venv").exists()
+    calls = (tmp_path / "calls.log").read_text().splitlines() if identity else []
+    assert all(call.startswith("-c ") for call in calls), calls
+
+
+def test_a_venv_made_by_another_python_is_made_anew(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    python312 = fake_python(tmp_path, "python3.12", "cpython-3.12.1")
+    assert make_setup(venv, f"PYTHON={python312}").returncode == 0
+    (venv / "mine").touch()
+    assert "Nothing to be done" in make_setup(venv, f"PYTHON={python312}").stdout
+    python313 = fake_python(tmp_path, "python3.13", "cpython-3.13.0")
+    result = make_setup(venv, f"PYTHON={python313}")
+    assert result.returncode == 0, result.stderr
+    assert "making it anew with cpython-3.13.0" in result.stdout
+    assert sorted(path.name for path in venv.iterdir()) == [".installed-cpython-3.13.0", "bin"]
