@@ -21,8 +21,9 @@ pytestmark = [needs_debian_data, pytest.mark.slow]
 MODELS = ("cnn", "cnn_regularized", "mlp")
 
 
-def run(workdir: Path, cache: Path, *targets: str, configs: tuple[str, ...] = (),
-        check: bool = True):  # fmt: skip
+def run(
+    workdir: Path, cache: Path, *targets: str, configs: tuple[str, ...] = (), check: bool = True
+):
     return snakemake(workdir, *targets, "--cores", "2", *TINY, *configs, cache=cache, check=check)
 
 
@@ -151,8 +152,6 @@ def test_a_changed_cache_entry_is_refused_naming_the_file(
     assert result.returncode != 0
     assert "results/metrics/cnn/seed0.csv: its checksum differs from the one in" in result.output
     assert not (workdir / curves).exists()
-
-
 
 
 def test_an_edited_result_in_the_cache_is_refused_naming_the_file(

@@ -20,7 +20,7 @@ import torch
 from conftest import REPO, SMOKE, TINY, copy_workflow, snakemake
 
 from fashion_mnist_study.analysis.results import check_outputs
-from fashion_mnist_study.cache.entries import RULE_OUTPUTS, listing, read_entries
+from fashion_mnist_study.cache.entries import RULE_OUTPUTS, find_entries, listing
 from fashion_mnist_study.cache.keys import planned_workflow, used_cache_files
 from fashion_mnist_study.cache.store import protect_entries
 from fashion_mnist_study.core.checksums import CorruptOutput, seal_of, sha256_of
@@ -35,8 +35,16 @@ def key_of(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def make_entry(folder: Path, settings: ModelSettings, *, seed: int = 0, test_acc: float = 0.8,
-               days_ago: float = 0.0, old: bool = False, key: str = "") -> str:  # fmt: skip
+def make_entry(
+    folder: Path,
+    settings: ModelSettings,
+    *,
+    seed: int = 0,
+    test_acc: float = 0.8,
+    days_ago: float = 0.0,
+    old: bool = False,
+    key: str = "",
+) -> str:
     """A training entry as Snakemake stores it (<key>_<output><ext>); `old`: as written
     before results held settings, trained_at and the checksums of predictions and weights."""
     key = key or key_of(f"{settings}{seed}{old}")
@@ -45,8 +53,14 @@ def make_entry(folder: Path, settings: ModelSettings, *, seed: int = 0, test_acc
     save_predictions(path["predictions"], np.arange(100) % 10, np.arange(100) % 10)
     torch.save({"settings": settings.as_dict(), "seed": seed, "state_dict": {}}, path["weights"])
     trained = datetime.now(UTC) - timedelta(days=days_ago)
-    result = {"model": settings.name, "seed": seed, "test_acc": test_acc, "epochs": 2,
-              "device": "cpu", "seconds": 12.5}  # fmt: skip
+    result = {
+        "model": settings.name,
+        "seed": seed,
+        "test_acc": test_acc,
+        "epochs": 2,
+        "device": "cpu",
+        "seconds": 12.5,
+    }
     if old:
         result["sha256"] = {"metrics": sha256_of(path["metrics"])}
     else:
@@ -55,7 +69,7 @@ def make_entry(folder: Path, settings: ModelSettings, *, seed: int = 0, test_acc
         names = ("metrics", "predictions", "weights")
         result["sha256"] = {name: sha256_of(path[name]) for name in names}
     result["seal"] = seal_of(result)
-    path["test"].write_text(json.dumps(result))
+    path["result"].write_text(json.dumps(result))
     if old:  # its time: the files' (Snakemake keeps the time a job wrote them)
         for file in path.values():
             os.utime(file, (trained.timestamp(), trained.timestamp()))
@@ -84,7 +98,7 @@ def test_list_shows_every_training_newest_first_with_the_settings_that_differ(
     make_entry(cache, CNN, days_ago=2)
     used = make_entry(cache, ModelSettings("cnn_d", "cnn", 2, 64, 0.001, 0.0, 0.5), days_ago=1)
     make_entry(cache, ModelSettings("mlp", "mlp", 2, 64, 0.001, 0.0, 0.0, (32, 16)), seed=1)
-    table = listing(read_entries(cache), used={used})
+    table = listing(find_entries(cache), used={used})
     assert list(table["model"]) == ["mlp", "cnn_d", "cnn"]
     assert list(table.columns[:4]) == ["model", "architecture", "dropout", "hidden_sizes"]
     assert "learning_rate" not in table.columns  # the same for every entry
@@ -97,8 +111,8 @@ def test_entries_from_before_settings_in_the_result_are_listed_not_a_crash(cache
     make_entry(cache, CNN, old=True, days_ago=3)
     broken = make_entry(cache, ModelSettings("mlp", "mlp", 2, 64, 0.001, 0.0, 0.0), old=True)
     flip_byte(cache / f"{broken}_weights.pt")
-    (cache / f"{broken}_test.json").unlink()  # and its result gone too
-    table = listing(read_entries(cache), used=None)
+    (cache / f"{broken}_result.json").unlink()  # and its result gone too
+    table = listing(find_entries(cache), used=None)
     assert len(table) == 2
     old = table.set_index("key").loc[key_of(f"{CNN}0True")[:12]]
     assert (old["model"], old["architecture"], old["test_acc"]) == ("cnn", "cnn", 0.8)
@@ -113,7 +127,7 @@ def test_verify_names_each_damaged_entry_and_why(cache: Path, capsys) -> None:
     weights = make_entry(cache, CNN, seed=2)
     flip_byte(cache / f"{weights}_weights.pt")
     edited = make_entry(cache, CNN, seed=3)
-    result = cache / f"{edited}_test.json"
+    result = cache / f"{edited}_result.json"
     result.write_text(result.read_text().replace("0.8", "0.9"))
     missing = make_entry(cache, CNN, seed=4)
     (cache / f"{missing}_metrics.csv").unlink()
@@ -124,7 +138,7 @@ def test_verify_names_each_damaged_entry_and_why(cache: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert f"{predictions}_predictions.npz differs from its checksum" in out
     assert f"{weights}_weights.pt differs from its checksum" in out
-    assert f"{edited}_test.json does not match its seal" in out
+    assert f"{edited}_result.json does not match its seal" in out
     assert f"missing {missing}_metrics.csv" in out
     assert f"{old}_predictions.npz: it is not a readable archive" in out
     assert intact[:12] not in out
@@ -239,7 +253,7 @@ def test_prune_removes_only_entries_the_config_does_not_use(
     assert main(["cache", "prune", "--older-than", "5", "--yes", *config]) == 0
     assert not list(cache.glob(f"{old_unused}_*")) and list(cache.glob(f"{new_unused}_*"))
     output = "results/metrics/cnn/seed8.json"  # a run of another config restored it
-    link = link_output(workflow_copy, output, cache / f"{new_unused}_test.json")
+    link = link_output(workflow_copy, output, cache / f"{new_unused}_result.json")
     assert main(["cache", "prune", "--yes", *config]) == 0
     assert "removed 1 entries and 1 outputs in the workflow's folder" in capsys.readouterr().out
     assert not link.is_symlink()
@@ -297,8 +311,7 @@ def run_command(workdir: Path, cache: Path, *args: str) -> subprocess.CompletedP
         cwd=workdir,
         capture_output=True,
         text=True,
-        env={**os.environ, "SNAKEMAKE_OUTPUT_CACHE": str(cache),
-             "PYTHONPATH": str(REPO / "src")},  # fmt: skip
+        env={**os.environ, "SNAKEMAKE_OUTPUT_CACHE": str(cache), "PYTHONPATH": str(REPO / "src")},
     )
 
 
@@ -313,8 +326,9 @@ def test_a_run_stores_read_only_entries_the_config_is_seen_to_use(
     table = pd.read_csv(workdir / "list.csv")
     assert sorted(table["model"]) == ["cnn", "cnn_regularized", "mlp"]
     assert set(table["used"]) == {"yes"}
-    assert list(table["dropout"]) == [0.0 if m != "cnn_regularized" else 0.7
-                                      for m in table["model"]]  # fmt: skip
+    assert list(table["dropout"]) == [
+        0.0 if m != "cnn_regularized" else 0.7 for m in table["model"]
+    ]
     assert run_command(workdir, cache, "verify").returncode == 0
 
 
@@ -345,8 +359,9 @@ def test_damaged_predictions_and_weights_stop_the_run_until_verify_deletes_them(
     assert "_weights.pt differs" in verified.stdout
     assert run_command(workdir, cache, "verify", "--delete").returncode == 0
     rerun = snakemake(workdir, *readers, "--cores", "2", *TINY, cache=cache)
-    trained = sorted(p.parent.name for p in (workdir / "logs/train").glob("*/seed0.log")
-                     if p.stat().st_size > 0)  # fmt: skip
+    trained = sorted(
+        p.parent.name for p in (workdir / "logs/train").glob("*/seed0.log") if p.stat().st_size > 0
+    )
     assert trained == ["cnn", "mlp"], rerun.output[-3000:]
     table = "results/tables/test_accuracy.csv"
     assert (workdir / table).read_text() == (study / table).read_text()
@@ -356,7 +371,7 @@ def test_damaged_weights_stop_the_job_that_checks_them(tmp_path: Path) -> None:
     key = make_entry(tmp_path, CNN)
     weights = tmp_path / "results/models/cnn/seed0.pt"
     result = tmp_path / "results/metrics/cnn/seed0.json"
-    for path, name in ((weights, "weights.pt"), (result, "test.json")):
+    for path, name in ((weights, "weights.pt"), (result, "result.json")):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.symlink_to(tmp_path / f"{key}_{name}")  # as restored from the cache
     check_outputs([str(weights)], "weights")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashion_mnist_study.study.data import load_splits, make_splits, read_idx, save_splits
+from fashion_mnist_study.study.data import load_idx, load_splits, make_splits, save_splits
 
 N_TRAIN, N_TEST = 50, 20
 
@@ -147,7 +147,7 @@ def idx_bytes(shape: tuple[int, ...], data: bytes) -> bytes:
 
 def test_read_idx_reads_the_declared_shape(tmp_path: Path) -> None:
     data = bytes(range(24))
-    array = read_idx(write_gz(tmp_path / "ok.gz", idx_bytes((2, 3, 4), data)))
+    array = load_idx(write_gz(tmp_path / "ok.gz", idx_bytes((2, 3, 4), data)))
     assert array.shape == (2, 3, 4)
     assert array.dtype == np.uint8
     np.testing.assert_array_equal(array.ravel(), list(range(24)))
@@ -157,7 +157,7 @@ def test_read_idx_reads_the_declared_shape(tmp_path: Path) -> None:
 def test_read_idx_rejects_a_header_that_does_not_match_the_size(tmp_path, n_bytes) -> None:
     path = write_gz(tmp_path / "bad.gz", idx_bytes((2, 3, 4), bytes(n_bytes)))
     with pytest.raises(ValueError, match=r"header declares shape \(2, 3, 4\) but holds"):
-        read_idx(path)
+        load_idx(path)
 
 
 @pytest.mark.parametrize(
@@ -167,4 +167,4 @@ def test_read_idx_rejects_a_header_that_does_not_match_the_size(tmp_path, n_byte
 )
 def test_read_idx_rejects_files_that_are_not_unsigned_byte_idx(tmp_path, content) -> None:
     with pytest.raises(ValueError, match="not an IDX file of unsigned bytes"):
-        read_idx(write_gz(tmp_path / "bad.gz", content))
+        load_idx(write_gz(tmp_path / "bad.gz", content))

@@ -266,8 +266,16 @@ def test_commands_are_read_from_shell_blocks_and_inline_code() -> None:
 
 def test_smoke_settings_go_after_a_commands_own_config_files() -> None:
     assert with_smoke_settings(("snakemake", "all")) == [
-        "all", "--configfile", "config/smoke.yaml", "--dry-run",
-    ]  # fmt: skip
+        "all",
+        "--configfile",
+        "config/smoke.yaml",
+        "--dry-run",
+    ]
     assert with_smoke_settings(("snakemake", "all", "--configfile", "a.yaml", "-n")) == [
-        "all", "--configfile", "a.yaml", "config/smoke.yaml", "-n", "--dry-run",
-    ]  # fmt: skip
+        "all",
+        "--configfile",
+        "a.yaml",
+        "config/smoke.yaml",
+        "-n",
+        "--dry-run",
+    ]

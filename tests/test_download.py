@@ -14,7 +14,7 @@ import pytest
 from conftest import DEBIAN_DATA, needs_debian_data
 
 from fashion_mnist_study.study import download
-from fashion_mnist_study.study.data import read_idx
+from fashion_mnist_study.study.data import load_idx
 from fashion_mnist_study.study.download import (
     IDX_FILES,
     DownloadError,
@@ -338,13 +338,13 @@ def test_debian_folder_gives_all_four_verified_files(tmp_path: Path) -> None:
     destinations = {f.name: tmp_path / "raw" / f"{f.name}.gz" for f in IDX_FILES}
     fetch_fashion_mnist([str(DEBIAN_DATA)], destinations)
     assert files_in(tmp_path / "raw") == sorted(f"{f.name}.gz" for f in IDX_FILES)
-    shapes = {name: read_idx(path).shape for name, path in destinations.items()}
+    shapes = {name: load_idx(path).shape for name, path in destinations.items()}
     assert shapes == {
         "train-images-idx3-ubyte": (60000, 28, 28),
         "train-labels-idx1-ubyte": (60000,),
         "t10k-images-idx3-ubyte": (10000, 28, 28),
         "t10k-labels-idx1-ubyte": (10000,),
     }
-    labels = read_idx(destinations["t10k-labels-idx1-ubyte"])
+    labels = load_idx(destinations["t10k-labels-idx1-ubyte"])
     assert labels.dtype == np.uint8
     assert set(np.unique(labels)) == set(range(10))

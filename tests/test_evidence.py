@@ -205,9 +205,15 @@ def test_models_with_different_test_labels_are_refused(tmp_path) -> None:
 
 def test_accuracy_summary_gives_each_model_its_intervals() -> None:
     results = pd.DataFrame(
-        {"model": ["a", "a", "b"], "seed": [0, 1, 0], "test_acc": [0.90, 0.92, 0.75],
-         "n_test": 1000, "params": [1, 1, 2], "epochs": 2}
-    )  # fmt: skip
+        {
+            "model": ["a", "a", "b"],
+            "seed": [0, 1, 0],
+            "test_acc": [0.90, 0.92, 0.75],
+            "n_test": 1000,
+            "params": [1, 1, 2],
+            "epochs": 2,
+        }
+    )
     table = comparisons.accuracy_summary(results).set_index("model")
     assert list(table.columns) == comparisons.TEST_ACCURACY_COLUMNS[1:]
     assert table.at["b", "test_acc_low"] == evidence.wilson_interval(750, 1000, 0.95).low

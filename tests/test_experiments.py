@@ -16,24 +16,48 @@ from fashion_mnist_study.cache.store import CACHE_VARIABLE, output_cache
 from fashion_mnist_study.core.checksums import CorruptOutput, read_result, seal_of, sha256_of
 from fashion_mnist_study.outputs.experiments import experiments_table
 
-BASE = {"architecture": "cnn", "epochs": 3, "batch_size": 64, "learning_rate": 0.001,
-        "weight_decay": 0.0, "dropout": 0.0}  # fmt: skip
+BASE = {
+    "architecture": "cnn",
+    "epochs": 3,
+    "batch_size": 64,
+    "learning_rate": 0.001,
+    "weight_decay": 0.0,
+    "dropout": 0.0,
+}
 
 
-def write_run(root: Path, model: str, seed: int, val: list[float], train: list[float],
-              test_acc: float, seconds: float = 10.0) -> tuple[str, str]:  # fmt: skip
+def write_run(
+    root: Path,
+    model: str,
+    seed: int,
+    val: list[float],
+    train: list[float],
+    test_acc: float,
+    seconds: float = 10.0,
+) -> tuple[str, str]:
     """A hand-made training job's metrics CSV and sealed result JSON."""
     csv_path = root / model / f"seed{seed}.csv"
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(
-        {"epoch": range(1, len(val) + 1), "train_loss": 0.5, "train_acc": train,
-         "val_loss": 0.5, "val_acc": val, "seconds": 1.0}
-    ).to_csv(csv_path, index=False)  # fmt: skip
+        {
+            "epoch": range(1, len(val) + 1),
+            "train_loss": 0.5,
+            "train_acc": train,
+            "val_loss": 0.5,
+            "val_acc": val,
+            "seconds": 1.0,
+        }
+    ).to_csv(csv_path, index=False)
     result = {
-        "model": model, "seed": seed, "test_acc": test_acc, "n_test": 1000,
+        "model": model,
+        "seed": seed,
+        "test_acc": test_acc,
+        "n_test": 1000,
         "params": 1000 + len(model),
-        "epochs": len(val), "seconds": seconds, "sha256": {"metrics": sha256_of(csv_path)},
-    }  # fmt: skip
+        "epochs": len(val),
+        "seconds": seconds,
+        "sha256": {"metrics": sha256_of(csv_path)},
+    }
     json_path = csv_path.with_suffix(".json")
     json_path.write_text(json.dumps({**result, "seal": seal_of(result)}))
     return str(csv_path), str(json_path)
@@ -49,14 +73,20 @@ def table(tmp_path: Path) -> pd.DataFrame:
     }
     # per model, per seed: validation and training accuracy per epoch, test accuracy
     runs = {
-        "cnn": [([0.80, 0.85, 0.84], [0.8, 0.9, 0.95], 0.84),
-                ([0.80, 0.86, 0.85], [0.8, 0.9, 0.93], 0.86)],
-        "wide": [([0.8, 0.9, 0.91], [0.8, 0.9, 0.92], 0.90),
-                 ([0.8, 0.9, 0.89], [0.8, 0.9, 0.90], 0.92)],
-        "close": [([0.8, 0.85, 0.85], [0.8, 0.9, 0.9], 0.84),
-                  ([0.8, 0.86, 0.86], [0.8, 0.9, 0.9], 0.87)],
+        "cnn": [
+            ([0.80, 0.85, 0.84], [0.8, 0.9, 0.95], 0.84),
+            ([0.80, 0.86, 0.85], [0.8, 0.9, 0.93], 0.86),
+        ],
+        "wide": [
+            ([0.8, 0.9, 0.91], [0.8, 0.9, 0.92], 0.90),
+            ([0.8, 0.9, 0.89], [0.8, 0.9, 0.90], 0.92),
+        ],
+        "close": [
+            ([0.8, 0.85, 0.85], [0.8, 0.9, 0.9], 0.84),
+            ([0.8, 0.86, 0.86], [0.8, 0.9, 0.9], 0.87),
+        ],
         "single": [([0.7, 0.75, 0.76], [0.7, 0.8, 0.8], 0.75)],
-    }  # fmt: skip
+    }
     metrics, results = {}, {}
     for model, seeds in runs.items():
         for seed, (val, train, test) in enumerate(seeds):

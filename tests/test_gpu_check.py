@@ -216,11 +216,10 @@ def test_the_bfloat16_study_gets_its_precision_and_the_data_folder_as_config(
     (tmp_path / "config/config.yaml").write_text(yaml.safe_dump({"data": {"mirrors": ["m"]}}))
     assert config_overrides(tmp_path, None, smoke=False) == []
     extra = tmp_path / "quick.yaml"
-    arguments = config_overrides(tmp_path, tmp_path, smoke=True, precision="bfloat16",
-                                 extra=(extra,))  # fmt: skip
-    assert arguments == [
-        "--configfile", "config/smoke.yaml", str(extra), "config/gpu_check.yaml"
-    ]  # fmt: skip
+    arguments = config_overrides(
+        tmp_path, tmp_path, smoke=True, precision="bfloat16", extra=(extra,)
+    )
+    assert arguments == ["--configfile", "config/smoke.yaml", str(extra), "config/gpu_check.yaml"]
     assert yaml.safe_load((tmp_path / "config/gpu_check.yaml").read_text()) == {
         "data": {"mirrors": [str(tmp_path), "m"]},
         "training": {"precision": "bfloat16"},

@@ -102,9 +102,15 @@ def test_an_unknown_architecture_is_an_error_naming_it() -> None:
 
 def test_any_model_of_an_architecture_gets_its_own_dropout_and_sizes() -> None:
     wide = SETTINGS["mlp"].__class__(
-        name="wide", architecture="mlp", epochs=1, batch_size=8, learning_rate=0.1,
-        weight_decay=0.0, dropout=0.25, hidden_sizes=(5, 6),
-    )  # fmt: skip
+        name="wide",
+        architecture="mlp",
+        epochs=1,
+        batch_size=8,
+        learning_rate=0.1,
+        weight_decay=0.0,
+        dropout=0.25,
+        hidden_sizes=(5, 6),
+    )
     model = build_model(wide)
     # before each hidden layer, not before the output layer
     assert [module.p for module in model if isinstance(module, nn.Dropout)] == [0.25] * 2

@@ -16,8 +16,13 @@ from fashion_mnist_study.study.predictions import save_predictions
 LABELS = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9], dtype=np.uint8)
 
 
-def write(tmp_path: Path, name: str, predicted: list[int], labels: np.ndarray = LABELS,
-          checksum: bool = True) -> str:  # fmt: skip
+def write(
+    tmp_path: Path,
+    name: str,
+    predicted: list[int],
+    labels: np.ndarray = LABELS,
+    checksum: bool = True,
+) -> str:
     """Predictions where the contract puts them, with the sealed result that vouches for them
     (`checksum=False`: as written before results held the predictions' checksum)."""
     path = tmp_path / "results/predictions" / name / "seed0.npz"

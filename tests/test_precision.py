@@ -26,9 +26,15 @@ from fashion_mnist_study.study.precision import (
 
 # Small enough for emulated bfloat16 (this project's CI CPUs have no native bfloat16).
 TINY_BF16 = ModelSettings(
-    name="cnn_regularized", architecture="cnn", epochs=2, batch_size=32, learning_rate=0.001,
-    weight_decay=0.00001, dropout=0.7, precision="bfloat16",
-)  # fmt: skip
+    name="cnn_regularized",
+    architecture="cnn",
+    epochs=2,
+    batch_size=32,
+    learning_rate=0.001,
+    weight_decay=0.00001,
+    dropout=0.7,
+    precision="bfloat16",
+)
 
 
 def small_splits() -> dict:
@@ -106,7 +112,7 @@ def test_bfloat16_training_is_deterministic_and_not_float32(tmp_path: Path) -> N
     numbers_a = numbers_without_timing(tmp_path / "a")
     assert numbers_a == numbers_without_timing(tmp_path / "b")
     assert numbers_a != numbers_without_timing(tmp_path / "float32")
-    result = json.loads((tmp_path / "a" / "test.json").read_text())
+    result = json.loads((tmp_path / "a" / "result.json").read_text())
     assert result["settings"]["precision"] == "bfloat16"
 
 

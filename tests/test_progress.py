@@ -33,8 +33,10 @@ EPOCH_LINE = re.compile(
     r"train (?P<train>\d+\.\d)%, val (?P<val>\d+\.\d)%, (?P<pace>[\d.]+ s/epoch), "
     r"(?:~(?P<left>\d+ (?:s|min)|\d+ h \d\d min) left|training done)"
 )
-START_LINE = re.compile(r"[\w.-]+ seed \d+: (?:training \d+ epochs|resuming after epoch \d+/\d+) "
-                        r"on \w+, \d+ threads?")  # fmt: skip
+START_LINE = re.compile(
+    r"[\w.-]+ seed \d+: (?:training \d+ epochs|resuming after epoch \d+/\d+) "
+    r"on \w+, \d+ threads?"
+)
 MODELS = ("cnn", "cnn_regularized", "mlp")
 
 
@@ -50,13 +52,31 @@ def tiny_run(folder: Path, epochs: int = 3) -> list[dict[str, str]]:
     for name, n in (("train", 128), ("val", 32), ("test", 32)):
         splits[f"x_{name}"] = rng.integers(0, 255, (n, 28, 28)).astype(np.uint8)
         splits[f"y_{name}"] = rng.integers(0, 10, n).astype(np.uint8)
-    settings = ModelSettings(name="mlp", architecture="mlp", epochs=epochs, batch_size=32,
-                             learning_rate=0.001, weight_decay=0.0, dropout=0.0,
-                             hidden_sizes=(64,))  # fmt: skip
-    outputs = TrainOutputs(metrics=folder / "m.csv", result=folder / "r.json",
-                           weights=folder / "w.pt", predictions=folder / "p.npz")  # fmt: skip
-    train_model(settings, splits, seed=5, device_setting="cpu", outputs=outputs,
-                checkpoint_path=folder / "c.ckpt", progress_bar=False)  # fmt: skip
+    settings = ModelSettings(
+        name="mlp",
+        architecture="mlp",
+        epochs=epochs,
+        batch_size=32,
+        learning_rate=0.001,
+        weight_decay=0.0,
+        dropout=0.0,
+        hidden_sizes=(64,),
+    )
+    outputs = TrainOutputs(
+        metrics=folder / "m.csv",
+        result=folder / "r.json",
+        weights=folder / "w.pt",
+        predictions=folder / "p.npz",
+    )
+    train_model(
+        settings,
+        splits,
+        seed=5,
+        device_setting="cpu",
+        outputs=outputs,
+        checkpoint_path=folder / "c.ckpt",
+        progress_bar=False,
+    )
     return read_csv(folder / "m.csv")
 
 
@@ -82,16 +102,27 @@ def test_each_finished_epoch_prints_one_line_with_accuracies_pace_and_time_left(
 
 
 def test_the_time_left_follows_the_last_epochs_pace() -> None:
-    rows = [{"epoch": e, "train_acc": 0.9, "val_acc": 0.8, "seconds": s}
-            for e, s in enumerate([60, 30, 30, 30], start=1)]  # fmt: skip
+    rows = [
+        {"epoch": e, "train_acc": 0.9, "val_acc": 0.8, "seconds": s}
+        for e, s in enumerate([60, 30, 30, 30], start=1)
+    ]
     assert epoch_line("cnn", 0, 30, rows[:1]) == (
         "cnn seed 0: epoch 1/30, train 90.0%, val 80.0%, 60 s/epoch, ~29 min left"
     )
     assert epoch_line("cnn", 0, 30, rows).endswith(", 30 s/epoch, ~13 min left")
     assert [duration(s) for s in (0.2, 44.6, 59.6, 3599, 3930)] == [
-        "1 s", "45 s", "1 min", "1 h 00 min", "1 h 06 min"]  # fmt: skip
+        "1 s",
+        "45 s",
+        "1 min",
+        "1 h 00 min",
+        "1 h 06 min",
+    ]
     assert [per_epoch(s) for s in (0.456, 4.94, 9.96, 35.2)] == [
-        "0.46 s/epoch", "4.9 s/epoch", "10 s/epoch", "35 s/epoch"]  # fmt: skip
+        "0.46 s/epoch",
+        "4.9 s/epoch",
+        "10 s/epoch",
+        "35 s/epoch",
+    ]
 
 
 def test_a_console_line_is_one_write_of_one_whole_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,8 +150,10 @@ def test_the_quiet_switch_silences_the_training_lines(
 
 def test_restored_trainings_are_told_once_and_stored_ones_not() -> None:
     told: list[str] = []
-    watch = RestoredTrainings(["results/metrics/{model}/seed{seed}.csv",
-                               "results/metrics/{model}/seed{seed}.json"], told.append)  # fmt: skip
+    watch = RestoredTrainings(
+        ["results/metrics/{model}/seed{seed}.csv", "results/metrics/{model}/seed{seed}.json"],
+        told.append,
+    )
     for message in (
         "Moving output file results/metrics/cnn/seed0.csv to cache.",  # trained now, stored
         "Symlinking output file results/metrics/cnn/seed0.csv from cache.",

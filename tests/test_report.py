@@ -20,7 +20,7 @@ from PIL import Image
 
 from fashion_mnist_study.analysis import comparisons, examples, per_class
 from fashion_mnist_study.analysis import results as summary
-from fashion_mnist_study.analysis.results import load_curves
+from fashion_mnist_study.analysis.results import read_curves
 from fashion_mnist_study.core.atomic import write_table
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
 from fashion_mnist_study.core.config import model_sections
@@ -193,7 +193,7 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
     all_results = [path for model in MODELS for path in results[model]]
     write_table(
         root / "tables/test_accuracy.csv",
-        comparisons.accuracy_summary(summary.load_results(all_results)),
+        comparisons.accuracy_summary(summary.read_results(all_results)),
     )
     write_table(root / "tables/per_class_accuracy.csv", per_class.per_class_accuracy(predictions))
     right, labels = comparisons.right_answers(predictions)
@@ -241,7 +241,7 @@ def write_results(root: Path, data: Synthetic) -> Synthetic:
 def make_figures(data: Synthetic, root: Path | None = None) -> dict[str, Path]:
     """Every figure of the report, in `root` (the data's plots/ folder by default)."""
     root = root or data.paths["root"] / "plots"
-    curves = {model: load_curves(data.paths["metrics"][model]) for model in MODELS}
+    curves = {model: read_curves(data.paths["metrics"][model]) for model in MODELS}
     figures = {"filters": root / "filters.png"}
     plots.plot_filters(data.paths["numpy_out"], data.paths["torch_out"], figures["filters"], STYLE)
     for model in MODELS:

@@ -247,10 +247,14 @@ def start_failing_run(root: Path) -> tuple[subprocess.Popen, Path]:
     profile = write_test_profile(workdir / "profiles/slurm/config.yaml", root / "failing_profile")
     broken = {"data": {"mirrors": ["file:///nonexistent/fashion-mnist-mirror/"]}}
     process = start_snakemake(
-        workdir, "--profile", str(profile), FAILING_TARGET, *SMOKE,
+        workdir,
+        "--profile",
+        str(profile),
+        FAILING_TARGET,
+        *SMOKE,
         extra_configfile(root, "broken.yaml", broken),
         cache=root / "failing_cache",  # empty: the session's holds a download the job would reuse
-    )  # fmt: skip
+    )
     return process, workdir
 
 
@@ -272,15 +276,26 @@ def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     tables = [f"results/tables/{name}" for name in TABLES]
     threads = f"train={TRAIN_THREADS}"
     local_process = start_snakemake(
-        local, *tables, "--cores", "2", "--set-threads", threads, *configs,
+        local,
+        *tables,
+        "--cores",
+        "2",
+        "--set-threads",
+        threads,
+        *configs,
         cache=root / "local_cache",
-    )  # fmt: skip
+    )
     try:
         # A result cache of its own: the local run would otherwise feed it its trainings.
         result = snakemake(
-            slurm, "--profile", str(profile), "all", *configs, timeout=RUN_TIMEOUT,
+            slurm,
+            "--profile",
+            str(profile),
+            "all",
+            *configs,
+            timeout=RUN_TIMEOUT,
             cache=root / "slurm_cache",
-        )  # fmt: skip
+        )
     except BaseException:
         for process in (local_process, failing_process):
             process.kill()
@@ -290,8 +305,9 @@ def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     finish_snakemake(local_process, local)
     print(f"local reference run (alongside) done after {time.monotonic() - started:.1f} s")
     failed_output = finish_snakemake(failing_process, failing, expect_success=False)
-    failed = subprocess.CompletedProcess(failing_process.args, failing_process.returncode,
-                                         failed_output)  # fmt: skip
+    failed = subprocess.CompletedProcess(
+        failing_process.args, failing_process.returncode, failed_output
+    )
     return Runs(slurm=slurm, output=result.output, local=local, failed=failed)
 
 
@@ -337,7 +353,7 @@ def test_every_job_runs_on_slurm_with_a_gpu_for_training(runs: Runs):
         assert (runs.slurm / path).stat().st_size > 0
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
+def load_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as handle:
         return [learned(row) for row in csv.DictReader(handle)]
 
@@ -349,7 +365,7 @@ def read_result(path: Path) -> dict:
 def test_slurm_results_equal_a_local_run(runs: Runs):
     for model in MODELS:
         stem = f"results/metrics/{model}/seed0"
-        assert read_rows(runs.slurm / f"{stem}.csv") == read_rows(runs.local / f"{stem}.csv")
+        assert load_rows(runs.slurm / f"{stem}.csv") == load_rows(runs.local / f"{stem}.csv")
         on_slurm = read_result(runs.slurm / f"{stem}.json")
         assert on_slurm == read_result(runs.local / f"{stem}.json"), model
         assert on_slurm["device"] == "cpu"

@@ -54,7 +54,7 @@ def tiny_splits(n_train: int = 256, n_val: int = 64, n_test: int = 64) -> dict[s
 def outputs(folder: Path) -> TrainOutputs:
     return TrainOutputs(
         metrics=folder / "metrics.csv",
-        result=folder / "test.json",
+        result=folder / "result.json",
         weights=folder / "weights.pt",
         predictions=folder / "predictions.npz",
     )
@@ -101,7 +101,7 @@ def trained_epochs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def numbers_without_timing(folder: Path) -> tuple[list[dict], dict]:
     with open(folder / "metrics.csv", newline="") as handle:
         rows = [learned(row) for row in csv.DictReader(handle)]
-    return rows, learned(json.loads((folder / "test.json").read_text()))
+    return rows, learned(json.loads((folder / "result.json").read_text()))
 
 
 def test_same_config_and_seed_give_identical_numbers_on_cpu(tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_training_learns_and_writes_the_contract(tmp_path: Path) -> None:
     assert result["test_acc"] > 0.5  # chance is 0.1
     assert result["n_test"] == 64 and result["params"] == 2_003_754
     assert {"test_loss", "test_acc", "n_test", "params", "epochs", "device", "seconds"} <= set(
-        json.loads((tmp_path / "test.json").read_text())
+        json.loads((tmp_path / "result.json").read_text())
     )
     assert not (tmp_path / "checkpoint").exists(), "the checkpoint must go once the job succeeds"
     predicted, labels = load_predictions(tmp_path / "predictions.npz")
@@ -142,7 +142,7 @@ def test_training_learns_and_writes_the_contract(tmp_path: Path) -> None:
 
 def test_the_result_describes_its_training_and_vouches_for_every_output(tmp_path: Path) -> None:
     result = run(tmp_path, tiny_splits(), replace(TINY_CNN, epochs=1))
-    assert result == json.loads((tmp_path / "test.json").read_text())
+    assert result == json.loads((tmp_path / "result.json").read_text())
     assert result["settings"] == replace(TINY_CNN, epochs=1).as_dict()
     assert datetime.fromisoformat(result["trained_at"]).tzinfo is not None
     files = {"metrics": "metrics.csv", "predictions": "predictions.npz", "weights": "weights.pt"}
@@ -175,7 +175,7 @@ def test_killed_training_trains_only_the_epochs_after_its_checkpoint_and_ends_id
     assert process.poll() is None, "training ended before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    assert not (tmp_path / "killed" / "test.json").exists()
+    assert not (tmp_path / "killed" / "result.json").exists()
     checkpoint = tmp_path / "killed" / "checkpoint" / "seed3.ckpt"
     saved_epochs = len(torch.load(checkpoint, weights_only=True)["rows"])
     assert 2 <= saved_epochs < 6
@@ -281,13 +281,16 @@ def test_same_config_and_seed_give_identical_numbers_on_gpu(tmp_path: Path, prec
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         train_model(
-            settings=replace(TINY_CNN, precision=precision), splits=splits, seed=3,
+            settings=replace(TINY_CNN, precision=precision),
+            splits=splits,
+            seed=3,
             device_setting="cuda",
-            outputs=outputs(tmp_path / folder), checkpoint_path=tmp_path / folder / "seed3.ckpt",
+            outputs=outputs(tmp_path / folder),
+            checkpoint_path=tmp_path / folder / "seed3.ckpt",
             progress_bar=False,
-        )  # fmt: skip
+        )
     assert numbers_without_timing(tmp_path / "a") == numbers_without_timing(tmp_path / "b")
-    assert json.loads((tmp_path / "a" / "test.json").read_text())["device"] != "cpu"
+    assert json.loads((tmp_path / "a" / "result.json").read_text())["device"] != "cpu"
 
 
 @pytest.mark.cuda
@@ -300,11 +303,14 @@ def test_cuda_graph_replay_learns_exactly_what_eager_steps_learn(
     def train(folder: str) -> None:
         (tmp_path / folder).mkdir()
         train_model(
-            settings=replace(TINY_CNN, precision=precision), splits=tiny_splits(n_train=240),
-            seed=3, device_setting="cuda",
-            outputs=outputs(tmp_path / folder), checkpoint_path=tmp_path / folder / "seed3.ckpt",
+            settings=replace(TINY_CNN, precision=precision),
+            splits=tiny_splits(n_train=240),
+            seed=3,
+            device_setting="cuda",
+            outputs=outputs(tmp_path / folder),
+            checkpoint_path=tmp_path / folder / "seed3.ckpt",
             progress_bar=False,
-        )  # fmt: skip
+        )
 
     train("graphed")  # 240 images in batches of 32: graph replays plus one eager partial batch
     monkeypatch.setattr(TrainStep, "__call__", TrainStep.eager)
@@ -365,7 +371,7 @@ def test_checkpoints_wait_for_their_interval_and_every_epoch_is_logged(
 
 def test_the_result_says_where_the_seconds_before_the_first_step_went(tmp_path: Path) -> None:
     run(tmp_path, tiny_splits())
-    result = json.loads((tmp_path / "test.json").read_text())
+    result = json.loads((tmp_path / "result.json").read_text())
     phases = result["seconds_before_first_step"]
     assert list(phases) == ["start", "device", "data", "model_and_graph"]
     assert all(seconds >= 0 for seconds in phases.values())

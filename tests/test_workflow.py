@@ -114,8 +114,9 @@ def test_smoke_run_writes_the_per_class_analysis_and_each_jobs_cost(
         result = json.loads((run / f"results/metrics/{model}/seed0.json").read_text())
         assert len(predicted) == N_TEST and np.mean(predicted == labels) == result["test_acc"]
         rows = [row for row in table if row["model"] == model]
-        per_class_right = sum(float(row["accuracy_mean"]) * np.sum(labels == i)
-                              for i, row in enumerate(rows))  # fmt: skip
+        per_class_right = sum(
+            float(row["accuracy_mean"]) * np.sum(labels == i) for i, row in enumerate(rows)
+        )
         assert per_class_right == pytest.approx(result["test_acc"] * N_TEST)
         assert (run / f"results/plots/confusion_{model}.png").read_bytes()[:4] == b"\x89PNG"
         assert result["peak_rss_mb"] > 100 and result["seconds"] > 0

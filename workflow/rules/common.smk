@@ -93,7 +93,7 @@ if not SUBMITS_JOBS:
 
 SPLITS = "resources/fashion_mnist/splits.npz"
 METRICS = "results/metrics/{model}/seed{seed}.csv"
-RESULTS = "results/metrics/{model}/seed{seed}.json"
+RESULT = "results/metrics/{model}/seed{seed}.json"
 PREDICTIONS = "results/predictions/{model}/seed{seed}.npz"
 WEIGHTS = "results/models/{model}/seed{seed}.pt"
 CURVES = "results/plots/{model}_curves.png"
@@ -106,7 +106,7 @@ REPORT_TEMPLATES = [
 
 # A training restored from the result cache runs no script: one line on the console says so
 # (unless FASHION_MNIST_STUDY_QUIET is set), beside Snakemake's line per restored file.
-announce_restored_trainings(logger, [METRICS, RESULTS, PREDICTIONS], logger.info)
+announce_restored_trainings(logger, [METRICS, RESULT, PREDICTIONS], logger.info)
 
 
 wildcard_constraints:

@@ -76,7 +76,7 @@ rule plot_mlp_vs_cnn:
 rule report:
     input:
         unpack(lambda wildcards: per_model("metrics", METRICS)),
-        unpack(lambda wildcards: per_model("results", RESULTS)),
+        unpack(lambda wildcards: per_model("result", RESULT)),
         unpack(lambda wildcards: per_model("curves", CURVES)),
         unpack(lambda wildcards: per_model("confusion", CONFUSION)),
         filter_errors="results/tables/filter_errors.csv",
@@ -132,7 +132,7 @@ rule report:
 rule experiments_table:
     input:
         unpack(lambda wildcards: per_model("metrics", METRICS)),
-        unpack(lambda wildcards: per_model("results", RESULTS)),
+        unpack(lambda wildcards: per_model("result", RESULT)),
         comparisons=COMPARISONS,
         code=package_modules(
             "outputs.experiments",

@@ -17,7 +17,7 @@ rule train:
         ),
     output:
         metrics=METRICS,
-        test=RESULTS,
+        result=RESULT,
         weights=WEIGHTS,
         predictions=PREDICTIONS,
     log:
@@ -69,7 +69,7 @@ rule param_table:
 
 rule test_accuracy:
     input:
-        results=expand(RESULTS, model=MODELS, seed=SEEDS),
+        results=expand(RESULT, model=MODELS, seed=SEEDS),
         weights=expand(WEIGHTS, model=MODELS, seed=SEEDS),
         code=package_modules(
             "analysis.comparisons",

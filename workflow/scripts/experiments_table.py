@@ -9,7 +9,7 @@ log_to(snakemake.log[0])
 settings = dict(snakemake.params.settings)
 table = experiments_table(
     settings,
-    results=inputs_by_model(snakemake.input, "results", list(settings)),
+    results=inputs_by_model(snakemake.input, "result", list(settings)),
     metrics=inputs_by_model(snakemake.input, "metrics", list(settings)),
     baseline=snakemake.params.baseline,
     comparisons=pd.read_csv(snakemake.input.comparisons),

@@ -1,10 +1,10 @@
 from pathlib import Path
 
 from fashion_mnist_study.core.joblog import log_to
-from fashion_mnist_study.study.data import make_splits, read_idx, save_splits
+from fashion_mnist_study.study.data import load_idx, make_splits, save_splits
 
 log_to(snakemake.log[0])
-raw = {Path(path).name.removesuffix(".gz"): read_idx(path) for path in snakemake.input.raw}
+raw = {Path(path).name.removesuffix(".gz"): load_idx(path) for path in snakemake.input.raw}
 splits = make_splits(
     raw["train-images-idx3-ubyte"],
     raw["train-labels-idx1-ubyte"],

@@ -20,7 +20,7 @@ write_report(
         params=snakemake.input.params,
         test_accuracy=snakemake.input.test_accuracy,
         metrics=inputs_by_model(snakemake.input, "metrics", models),
-        results=inputs_by_model(snakemake.input, "results", models),
+        results=inputs_by_model(snakemake.input, "result", models),
         curves=single("curves"),
         confusion=single("confusion"),
         overfitting=snakemake.input.overfitting,

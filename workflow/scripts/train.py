@@ -13,7 +13,7 @@ train_model(
     device_setting=snakemake.params.device,
     outputs=TrainOutputs(
         metrics=snakemake.output.metrics,
-        result=snakemake.output.test,
+        result=snakemake.output.result,
         weights=snakemake.output.weights,
         predictions=snakemake.output.predictions,
     ),

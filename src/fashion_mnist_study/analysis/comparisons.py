@@ -26,19 +26,51 @@ CLASS_PAIR = ("cnn", "mlp")
 # p_holm: adjusted over the table's rows; distinguishable: p_holm < alpha; verdict: which
 # model is ahead, or "not distinguishable".
 COMPARISON_COLUMNS = [
-    "model_a", "model_b", "seeds_a", "seeds_b", "n_test",
-    "acc_a", "acc_a_low", "acc_a_high", "acc_a_seeds_low", "acc_a_seeds_high",
-    "acc_b", "acc_b_low", "acc_b_high", "acc_b_seeds_low", "acc_b_seeds_high",
-    "difference", "difference_low", "difference_high", "interval",
-    "b", "c", "mcnemar_p", "test", "p_value", "p_holm", "distinguishable", "verdict",
-]  # fmt: skip
+    "model_a",
+    "model_b",
+    "seeds_a",
+    "seeds_b",
+    "n_test",
+    "acc_a",
+    "acc_a_low",
+    "acc_a_high",
+    "acc_a_seeds_low",
+    "acc_a_seeds_high",
+    "acc_b",
+    "acc_b_low",
+    "acc_b_high",
+    "acc_b_seeds_low",
+    "acc_b_seeds_high",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "interval",
+    "b",
+    "c",
+    "mcnemar_p",
+    "test",
+    "p_value",
+    "p_holm",
+    "distinguishable",
+    "verdict",
+]
 
 
 TEST_ACCURACY_COLUMNS = [
-    "model", "seeds", "n_seeds", "test_acc_mean", "test_acc_std", "test_acc_min",
-    "test_acc_max", "test_acc_low", "test_acc_high", "test_acc_seeds_low",
-    "test_acc_seeds_high", "params", "epochs",
-]  # fmt: skip
+    "model",
+    "seeds",
+    "n_seeds",
+    "test_acc_mean",
+    "test_acc_std",
+    "test_acc_min",
+    "test_acc_max",
+    "test_acc_low",
+    "test_acc_high",
+    "test_acc_seeds_low",
+    "test_acc_seeds_high",
+    "params",
+    "epochs",
+]
 
 
 def interval_columns(per_seed: pd.Series, n_test: int, prefix: str) -> dict[str, float]:

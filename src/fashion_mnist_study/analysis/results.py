@@ -40,8 +40,9 @@ def result_of(metrics_path: str | os.PathLike[str]) -> Path:
     return Path(metrics_path).with_suffix(".json")
 
 
-# The study's reported numbers, shown beside this run's everywhere.
-STUDY = {
+# The coursework's reported numbers (the study this workflow reproduces), shown beside this
+# run's everywhere.
+COURSEWORK = {
     "cnn_test_acc": 0.9159,
     "cnn_regularized_test_acc": 0.9191,
     "mlp_vs_cnn_cnn_test_acc": 0.9148,
@@ -87,7 +88,7 @@ def check_outputs(paths: list[str], name: str) -> None:
         check_output(path, name, result_of_output(path))
 
 
-def load_curves(paths: list[str]) -> Curves:
+def read_curves(paths: list[str]) -> Curves:
     """Stack the per-epoch metrics of several seeds of one model."""
     runs = [read_metrics(path) for path in paths]
     lengths = {len(run) for run in runs}
@@ -106,7 +107,7 @@ def load_curves(paths: list[str]) -> Curves:
     )
 
 
-def load_results(paths: list[str]) -> pd.DataFrame:
+def read_results(paths: list[str]) -> pd.DataFrame:
     """One row per training job's result file, in the order of `paths`, each checked."""
     return pd.DataFrame([read_result(path) for path in paths])
 

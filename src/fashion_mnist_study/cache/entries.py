@@ -20,7 +20,7 @@ from fashion_mnist_study.core.settings import varying_settings
 
 # The named outputs of the cached rules (workflow/rules/*.smk; a test compares them): Snakemake
 # stores output NAME of a job as <key>_NAME<extension>.
-TRAIN_OUTPUTS = {"metrics": ".csv", "test": ".json", "weights": ".pt", "predictions": ".npz"}
+TRAIN_OUTPUTS = {"metrics": ".csv", "result": ".json", "weights": ".pt", "predictions": ".npz"}
 DOWNLOAD_OUTPUTS = {
     name: ".gz" for name in ("train_images", "train_labels", "test_images", "test_labels")
 }
@@ -60,7 +60,7 @@ class Entry:
     def result(self) -> dict | None:
         """A training's result JSON as stored (None if missing or unreadable; unchecked)."""
         try:
-            result = json.loads(self.file("test").read_text())
+            result = json.loads(self.file("result").read_text())
         except (OSError, ValueError, KeyError):
             return None
         return result if isinstance(result, dict) else None
@@ -76,7 +76,7 @@ class Entry:
         return datetime.fromtimestamp(newest, UTC)
 
 
-def read_entries(folder: Path) -> list[Entry]:
+def find_entries(folder: Path) -> list[Entry]:
     """Every entry of the cache folder, newest first (other files and folders left out)."""
     grouped: dict[str, list[Path]] = defaultdict(list)
     for path in folder.iterdir():
@@ -100,13 +100,13 @@ def problems(entry: Entry) -> list[str]:
         return []
     result = entry.result
     if result is None or not is_sealed(result):
-        return [f"{entry.file('test').name} does not match its seal"]
+        return [f"{entry.file('result').name} does not match its seal"]
     checksums = result.get("sha256", {})
     found = []
     for name in ("metrics", "predictions", "weights"):
         path = entry.file(name)
         if name in checksums and sha256_of(path) != checksums[name]:
-            found.append(f"{path.name} differs from its checksum in {entry.file('test').name}")
+            found.append(f"{path.name} differs from its checksum in {entry.file('result').name}")
         elif path.suffix in (".npz", ".pt"):  # an entry older than these checksums
             problem = archive_problem(path)
             if problem is not None:

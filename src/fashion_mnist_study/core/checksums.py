@@ -61,8 +61,12 @@ def result_of_output(output: str | os.PathLike[str]) -> Path:
     return output.parents[1].parent / "metrics" / output.parent.name / f"{output.stem}.json"
 
 
-def check_output(path: str | os.PathLike[str], name: str, result_path: str | os.PathLike[str],
-                 result: dict | None = None) -> None:  # fmt: skip
+def check_output(
+    path: str | os.PathLike[str],
+    name: str,
+    result_path: str | os.PathLike[str],
+    result: dict | None = None,
+) -> None:
     """Refuse `path` (the job's output `name`: metrics, predictions or weights) unless its
     bytes are the ones its result recorded. Results written before predictions and weights had
     checksums: their zip archives (npz, pt) are checked for damage instead."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from fashion_mnist_study.core.settings import STUDY_MODELS, ModelSettings
+from fashion_mnist_study.core.settings import COURSEWORK_MODELS, ModelSettings
 
 
 class ConfigError(ValueError):
@@ -80,7 +80,7 @@ def model_sections(config: dict) -> dict[str, dict]:
     sections = dict(config["models"])
     for sweep in config.get("sweeps") or []:
         sections.update(expand_sweep(config["models"], sweep))
-    order = [*STUDY_MODELS, *sorted(set(sections) - set(STUDY_MODELS))]
+    order = [*COURSEWORK_MODELS, *sorted(set(sections) - set(COURSEWORK_MODELS))]
     return {name: dict(sorted({**defaults, **sections[name]}.items())) for name in order}
 
 

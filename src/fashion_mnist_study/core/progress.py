@@ -173,7 +173,7 @@ def announce_restored_trainings(
         logger.addFilter(RestoredTrainings(patterns, emit))
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
+def load_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
 
@@ -194,7 +194,7 @@ def outcome_lines(report: Path, test_accuracy: Path) -> list[str]:
     lines = [f"Study report: {report}"]
     if not test_accuracy.exists():
         return lines
-    rows = read_rows(test_accuracy)
+    rows = load_rows(test_accuracy)
     width = max((len(row["model"]) for row in rows), default=0)
     lines.append("Test accuracy:")
     lines += [f"  {row['model']:<{width}}  {accuracy_text(row)}" for row in rows]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-# The study's own models, always present, always first in tables and plots.
-STUDY_MODELS = ("cnn", "cnn_regularized", "mlp")
+# The coursework's own models, always present, always first in tables and plots.
+COURSEWORK_MODELS = ("cnn", "cnn_regularized", "mlp")
 
 
 @dataclass(frozen=True)

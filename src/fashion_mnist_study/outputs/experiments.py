@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fashion_mnist_study.analysis.comparisons import interval_columns
-from fashion_mnist_study.analysis.results import load_curves, load_results, mean_and_spread
+from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
 from fashion_mnist_study.core.settings import varying_settings
 
 SUMMARY_COLUMNS = [
@@ -43,8 +43,8 @@ def experiments_table(
     varying = varying_settings(settings)
     rows = []
     for model, section in settings.items():
-        result = load_results(results[model])
-        curves = load_curves(metrics[model])
+        result = read_results(results[model])
+        curves = read_curves(metrics[model])
         accuracy = mean_and_spread(result.groupby("model")["test_acc"]).iloc[0]
         rows.append(
             {

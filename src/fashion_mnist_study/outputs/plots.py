@@ -171,9 +171,14 @@ def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
 def plot_experiments(curves: dict[str, Curves], path: str, style: dict) -> None:
     """Validation accuracy per epoch of every model trained, the study's and the others."""
     _compare_models(
-        curves, "val_acc", "validation accuracy (%)", "Validation accuracy of every model", path,
-        style, legend_outside=len(curves) > 4,
-    )  # fmt: skip
+        curves,
+        "val_acc",
+        "validation accuracy (%)",
+        "Validation accuracy of every model",
+        path,
+        style,
+        legend_outside=len(curves) > 4,
+    )
 
 
 def plot_validation_accuracy(curves: dict[str, Curves], path: str, style: dict, title: str) -> None:
@@ -209,19 +214,29 @@ def plot_image_groups(groups: list[ImageGroup], path: str, style: dict) -> None:
     if not groups:
         fig, ax = plt.subplots(figsize=(style["panel_width"], 1))
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "no test image is right in one model and wrong in the other",
-                ha="center", va="center")  # fmt: skip
+        ax.text(
+            0.5,
+            0.5,
+            "no test image is right in one model and wrong in the other",
+            ha="center",
+            va="center",
+        )
         _save(fig, path, style["dpi"])
         return
     heights = [group.grid.shape[0] for group in groups]
     width = max(group.grid.shape[1] for group in groups)
     inches_per_pixel, title_inches = 1 / 40, 0.3
     fig, axes = plt.subplots(
-        len(groups), 1, squeeze=False, layout="constrained",
-        figsize=(width * inches_per_pixel, sum(heights) * inches_per_pixel
-                 + title_inches * len(groups)),
+        len(groups),
+        1,
+        squeeze=False,
+        layout="constrained",
+        figsize=(
+            width * inches_per_pixel,
+            sum(heights) * inches_per_pixel + title_inches * len(groups),
+        ),
         gridspec_kw={"height_ratios": heights},
-    )  # fmt: skip
+    )
     for ax, group in zip(axes[:, 0], groups, strict=True):
         ax.imshow(group.grid, cmap="gray", vmin=0, vmax=1)
         ax.set_axis_off()
@@ -248,11 +263,22 @@ def plot_comparisons(comparisons: pd.DataFrame, path: str, style: dict, alpha: f
         distinguishable = bool(row.distinguishable)
         low, high = 100 * row.difference_low, 100 * row.difference_high
         ax.plot([low, high], [y, y], color="black", linewidth=1.5)
-        ax.plot(100 * row.difference, y, "o", markersize=7, color="black",
-                markerfacecolor="black" if distinguishable else "white")  # fmt: skip
+        ax.plot(
+            100 * row.difference,
+            y,
+            "o",
+            markersize=7,
+            color="black",
+            markerfacecolor="black" if distinguishable else "white",
+        )
         p = f"p = {row.p_holm:.2g}" if row.p_holm == row.p_holm else "p undefined"  # NaN
-        ax.annotate(f"{row.verdict} ({p})", (1.02, y), xycoords=("axes fraction", "data"),
-                    va="center", fontsize=8)  # fmt: skip
+        ax.annotate(
+            f"{row.verdict} ({p})",
+            (1.02, y),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+        )
     labels = [
         f"{a} - {b}" for a, b in zip(comparisons["model_a"], comparisons["model_b"], strict=True)
     ]

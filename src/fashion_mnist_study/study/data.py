@@ -13,7 +13,7 @@ from fashion_mnist_study.core.atomic import atomic_path
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a gzipped IDX file of unsigned bytes into an array of its declared shape."""
     content = gzip.decompress(Path(path).read_bytes())
     if len(content) < 4 or content[0:2] != b"\x00\x00" or content[2] != 0x08:

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from fashion_mnist_study.core.hardware import threads_per_job, usable_cpus
-from fashion_mnist_study.core.settings import STUDY_MODELS, ModelSettings
+from fashion_mnist_study.core.settings import COURSEWORK_MODELS, ModelSettings
 from fashion_mnist_study.study.models import build_model
 from fashion_mnist_study.study.precision import PRECISIONS, native_bfloat16
 from fashion_mnist_study.study.training.run import (
@@ -51,30 +51,42 @@ def notebook_model(name: str) -> nn.Module:
     if name == "mlp":
         return build_model(study_settings("mlp", batch_size=64))
     layers: OrderedDict[str, nn.Module] = OrderedDict(
-        conv1=nn.Conv2d(1, 32, 3), relu1=nn.ReLU(), pool1=nn.MaxPool2d(2, stride=1),
-        conv2=nn.Conv2d(32, 64, 3), relu2=nn.ReLU(), pool2=nn.MaxPool2d(2, stride=1),
+        conv1=nn.Conv2d(1, 32, 3),
+        relu1=nn.ReLU(),
+        pool1=nn.MaxPool2d(2, stride=1),
+        conv2=nn.Conv2d(32, 64, 3),
+        relu2=nn.ReLU(),
+        pool2=nn.MaxPool2d(2, stride=1),
         flatten=nn.Flatten(),
-    )  # fmt: skip
+    )
     if name == "cnn_regularized":
         layers["dropout"] = nn.Dropout(0.7)
     layers.update(
-        fc1=nn.Linear(30976, 64), relu3=nn.ReLU(), fc2=nn.Linear(64, 32), relu4=nn.ReLU(),
+        fc1=nn.Linear(30976, 64),
+        relu3=nn.ReLU(),
+        fc2=nn.Linear(64, 32),
+        relu4=nn.ReLU(),
         fc3=nn.Linear(32, 10),
-    )  # fmt: skip
+    )
     return nn.Sequential(layers)
 
 
 def study_settings(name: str, batch_size: int, precision: str = "float32") -> ModelSettings:
     """The study's model `name` as config/config.yaml sets it, for one epoch."""
-    if name not in STUDY_MODELS:
-        raise ValueError(f"unknown model {name!r}; the study's: {', '.join(STUDY_MODELS)}")
+    if name not in COURSEWORK_MODELS:
+        raise ValueError(f"unknown model {name!r}; the study's: {', '.join(COURSEWORK_MODELS)}")
     regularized = name == "cnn_regularized"
     return ModelSettings(
-        name=name, architecture="mlp" if name == "mlp" else "cnn", epochs=1,
-        batch_size=batch_size, learning_rate=1e-3, weight_decay=1e-5 if regularized else 0.0,
-        dropout=0.7 if regularized else 0.0, hidden_sizes=MLP_HIDDEN if name == "mlp" else (),
+        name=name,
+        architecture="mlp" if name == "mlp" else "cnn",
+        epochs=1,
+        batch_size=batch_size,
+        learning_rate=1e-3,
+        weight_decay=1e-5 if regularized else 0.0,
+        dropout=0.7 if regularized else 0.0,
+        hidden_sizes=MLP_HIDDEN if name == "mlp" else (),
         precision=precision,
-    )  # fmt: skip
+    )
 
 
 def synchronize(device: torch.device) -> None:
@@ -226,7 +238,7 @@ def side_by_side(images: int, rounds: int, repeats: int, device: torch.device) -
     (shortest) time of each model in each arrangement over `repeats` alternations."""
     cpus = usable_cpus()
     if device.type == "cuda":
-        models = list(STUDY_MODELS)
+        models = list(COURSEWORK_MODELS)
         threads = threads_per_job(cpus, len(models))
         arrangements = {"after, one GPU": (threads, False), "beside, one GPU": (threads, True)}
     else:
@@ -243,14 +255,20 @@ def side_by_side(images: int, rounds: int, repeats: int, device: torch.device) -
             for model, took in timed.items():
                 best[label][model] = min(best[label][model], took)
     print(f"{rounds} x {images} images per model, {cpus} CPUs, {device.type}, best of {repeats}")
-    print(f"{'arrangement':<20}" + "".join(f"{model + ' img/s':>22}" for model in models)
-          + f"{'all img/s':>12}")  # fmt: skip
+    print(
+        f"{'arrangement':<20}"
+        + "".join(f"{model + ' img/s':>22}" for model in models)
+        + f"{'all img/s':>12}"
+    )
     for label, (_, together) in arrangements.items():
         seconds = best[label]
         # Side by side the slower model sets the pace; one after the other the times add up.
         both = max(seconds.values()) if together else sum(seconds.values())
-        print(f"{label:<20}" + "".join(f"{rounds * images / seconds[m]:>22.0f}" for m in models)
-              + f"{len(models) * rounds * images / both:>12.0f}")  # fmt: skip
+        print(
+            f"{label:<20}"
+            + "".join(f"{rounds * images / seconds[m]:>22.0f}" for m in models)
+            + f"{len(models) * rounds * images / both:>12.0f}"
+        )
 
 
 def matmul_ceilings(device: torch.device, precisions: list[str]) -> dict[str, float | None]:
@@ -270,8 +288,14 @@ def matmul_ceilings(device: torch.device, precisions: list[str]) -> dict[str, fl
     return ceilings
 
 
-def step_table(models: list[str], precisions: list[str], x: torch.Tensor, y: torch.Tensor,
-               batch_size: int, rounds: int) -> None:  # fmt: skip
+def step_table(
+    models: list[str],
+    precisions: list[str],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    rounds: int,
+) -> None:
     """Per model, the notebook loop and the project's step in each precision, timed in
     alternation; each step's rate against the notebook's and against its precision's matmul."""
     ceilings = matmul_ceilings(x.device, precisions)
@@ -302,11 +326,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=int, default=2048, help="images per timed round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=usable_cpus())
-    parser.add_argument("--models", nargs="+", default=list(STUDY_MODELS), choices=STUDY_MODELS)
     parser.add_argument(
-        "--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS,
+        "--models", nargs="+", default=list(COURSEWORK_MODELS), choices=COURSEWORK_MODELS
+    )
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        default=list(PRECISIONS),
+        choices=PRECISIONS,
         help="the project's step in each (bfloat16 is emulated, and slow, on a CPU without it)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--side-by-side",
         action="store_true",

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from fashion_mnist_study.cache.entries import (
     Entry,
+    find_entries,
     listing,
     older_than,
     problems,
-    read_entries,
     remove,
     unlink_outputs_of,
 )
@@ -42,7 +42,7 @@ def describe(entry: Entry) -> str:
 
 def command_list(args: argparse.Namespace, folder: Path) -> int:
     used = used_keys(args.directory, args.configfile) if args.used else None
-    table = listing(read_entries(folder), used)
+    table = listing(find_entries(folder), used)
     if table.empty:
         print(f"no trainings in the result cache {folder}")
         return 0
@@ -53,7 +53,7 @@ def command_list(args: argparse.Namespace, folder: Path) -> int:
 
 
 def command_verify(args: argparse.Namespace, folder: Path) -> int:
-    entries = read_entries(folder)
+    entries = find_entries(folder)
     damaged = {entry: found for entry in entries if (found := problems(entry))}
     for entry, found in damaged.items():
         print(f"damaged: {describe(entry)}: {'; '.join(found)}")
@@ -66,8 +66,10 @@ def command_verify(args: argparse.Namespace, folder: Path) -> int:
     refuse_if_locked(args.directory)
     links = unlink_outputs_of(list(damaged), args.directory)
     freed = sum(remove(entry) for entry in damaged)
-    print(f"removed {len(damaged)} damaged entries ({megabytes(freed)}){links_text(links)}: "
-          "the next run retrains")  # fmt: skip
+    print(
+        f"removed {len(damaged)} damaged entries ({megabytes(freed)}){links_text(links)}: "
+        "the next run retrains"
+    )
     return 0
 
 
@@ -83,7 +85,7 @@ def command_prune(args: argparse.Namespace, folder: Path) -> int:
         used = {name[:64] for name in used_cache_files(workflow)}
         unused = [
             entry
-            for entry in read_entries(folder)
+            for entry in find_entries(folder)
             if entry.key not in used
             and (args.older_than is None or older_than(entry, args.older_than))
         ]
@@ -103,7 +105,7 @@ def command_prune(args: argparse.Namespace, folder: Path) -> int:
 
 
 def command_du(args: argparse.Namespace, folder: Path) -> int:
-    entries = read_entries(folder)
+    entries = find_entries(folder)
     used = used_keys(args.directory, args.configfile)
     groups = {
         "cache": entries,
@@ -134,26 +136,49 @@ def parser() -> argparse.ArgumentParser:
     cache = commands.add_parser("cache", help="the result cache: list, verify, prune, du")
     actions = cache.add_subparsers(dest="action", required=True)
     config = argparse.ArgumentParser(add_help=False)
-    config.add_argument("--configfile", nargs="+", type=Path, default=[], metavar="FILE",
-                        help="config files, as given to snakemake")  # fmt: skip
-    config.add_argument("-d", "--directory", type=Path, default=Path.cwd(),
-                        help="the workflow's folder (default: this one)")  # fmt: skip
+    config.add_argument(
+        "--configfile",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="config files, as given to snakemake",
+    )
+    config.add_argument(
+        "-d",
+        "--directory",
+        type=Path,
+        default=Path.cwd(),
+        help="the workflow's folder (default: this one)",
+    )
     listed = actions.add_parser("list", parents=[config], help="every training, newest first")
     listed.add_argument("--csv", type=Path, help="also write the table to this CSV file")
-    listed.add_argument("--no-used", dest="used", action="store_false",
-                        help="leave out whether the config uses each entry")  # fmt: skip
+    listed.add_argument(
+        "--no-used",
+        dest="used",
+        action="store_false",
+        help="leave out whether the config uses each entry",
+    )
     verify = actions.add_parser("verify", parents=[config], help="check every entry")
     verify.add_argument("--delete", action="store_true", help="remove the damaged entries")
     prune = actions.add_parser("prune", parents=[config], help="remove the unused entries")
-    prune.add_argument("--older-than", type=days, metavar="DAYS",
-                       help="only entries trained more than DAYS days ago")  # fmt: skip
+    prune.add_argument(
+        "--older-than",
+        type=days,
+        metavar="DAYS",
+        help="only entries trained more than DAYS days ago",
+    )
     prune.add_argument("--yes", action="store_true", help="remove (else only show) them")
     actions.add_parser("du", parents=[config], help="space taken, in use and not")
     return main
 
 
-COMMANDS = {"list": command_list, "verify": command_verify, "prune": command_prune,
-            "du": command_du}  # fmt: skip
+COMMANDS = {
+    "list": command_list,
+    "verify": command_verify,
+    "prune": command_prune,
+    "du": command_du,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,8 +30,10 @@ def dry_run_seconds(workdir: Path, extra: list[str]) -> float:
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--quiet", "all", *extra],
-        cwd=workdir, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     if result.returncode != 0 or "Nothing to be done" not in result.stdout:
         raise SystemExit(f"the dry run in {workdir} is not a no-op:\n{result.stdout[-2000:]}")
@@ -48,8 +50,12 @@ def main(argv: list[str] | None = None) -> None:
         trivial_dir = Path(trivial)
         (trivial_dir / "Snakefile").write_text(TRIVIAL_SNAKEFILE)
         (trivial_dir / "a.txt").write_text("a\n")
-        subprocess.run([sys.executable, "-m", "snakemake", "-c1", "-q"], cwd=trivial_dir,
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "snakemake", "-c1", "-q"],
+            cwd=trivial_dir,
+            check=True,
+            capture_output=True,
+        )
         times: dict[str, list[float]] = {"trivial": [], "workflow": []}
         for _ in range(args.repeats):
             times["trivial"].append(dry_run_seconds(trivial_dir, []))

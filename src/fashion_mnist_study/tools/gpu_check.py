@@ -256,9 +256,12 @@ def describe_device() -> tuple[str, bool]:
 
 
 def config_overrides(
-    workdir: Path, data: Path | None, smoke: bool, precision: str = "float32",
+    workdir: Path,
+    data: Path | None,
+    smoke: bool,
+    precision: str = "float32",
     extra: tuple[Path, ...] = (),
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """--configfile arguments: the smoke settings on the CPU; the user's `extra` files on top;
     `data` as the first mirror (where the files come from changes no output); the trainings'
     precision."""
@@ -277,9 +280,16 @@ def config_overrides(
     return ["--configfile", *files] if files else []
 
 
-def run_study(label: str, workdir: Path, cores: int, data: Path | None, smoke: bool,
-              extra: list[str], precision: str = "float32",
-              configfiles: tuple[Path, ...] = ()) -> StudyRun:  # fmt: skip
+def run_study(
+    label: str,
+    workdir: Path,
+    cores: int,
+    data: Path | None,
+    smoke: bool,
+    extra: list[str],
+    precision: str = "float32",
+    configfiles: tuple[Path, ...] = (),
+) -> StudyRun:
     copy_workflow(workdir)
     command = [sys.executable, "-m", "snakemake", "all", "--cores", str(cores), *extra]
     command += config_overrides(workdir, data, smoke, precision, configfiles)
@@ -296,15 +306,23 @@ def run_studies(
     nothing was compared)."""
     run = partial(run_study, cores=cores, data=data, configfiles=configfiles)
     studies = [
-        run("study (snakemake all, default config)" if has_gpu else "study (smoke, CPU)",
-            workdir / "default", smoke=not has_gpu, extra=[]),
-    ]  # fmt: skip
+        run(
+            "study (snakemake all, default config)" if has_gpu else "study (smoke, CPU)",
+            workdir / "default",
+            smoke=not has_gpu,
+            extra=[],
+        ),
+    ]
     if not has_gpu:
         return studies, "", True
     studies.append(
-        run(f"study, three trainings sharing the GPU ({' '.join(SHARED_GPU)})",
-            workdir / "shared", smoke=False, extra=SHARED_GPU)
-    )  # fmt: skip
+        run(
+            f"study, three trainings sharing the GPU ({' '.join(SHARED_GPU)})",
+            workdir / "shared",
+            smoke=False,
+            extra=SHARED_GPU,
+        )
+    )
     identical, same_numbers = "", True
     if all(study.step.passed for study in studies):
         differ = differences(*(learned_numbers(study.workdir) for study in studies))
@@ -313,22 +331,37 @@ def run_studies(
             "yes" if same_numbers else "NO, they differ in " + ", ".join(differ)
         )
     studies.append(
-        run("study in bfloat16 (training.precision: bfloat16)", workdir / "bfloat16",
-            smoke=False, extra=[], precision="bfloat16")
-    )  # fmt: skip
+        run(
+            "study in bfloat16 (training.precision: bfloat16)",
+            workdir / "bfloat16",
+            smoke=False,
+            extra=[],
+            precision="bfloat16",
+        )
+    )
     return studies, identical, same_numbers
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="a folder holding the four Fashion-MNIST .gz "
-                        "files, tried before config.yaml's mirrors")  # fmt: skip
-    parser.add_argument("--workdir", type=Path, help="where the study runs (default: a new "
-                        "temporary folder)")  # fmt: skip
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="a folder holding the four Fashion-MNIST .gz "
+        "files, tried before config.yaml's mirrors",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="where the study runs (default: a new temporary folder)"
+    )
     parser.add_argument("--cores", type=int, default=usable_cpus())
-    parser.add_argument("--configfile", type=Path, nargs="+", default=[], metavar="FILE",
-                        help="config files on top of each study's own (fewer epochs, say, for "
-                        "a quicker check)")  # fmt: skip
+    parser.add_argument(
+        "--configfile",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="config files on top of each study's own (fewer epochs, say, for a quicker check)",
+    )
     args = parser.parse_args(argv)
     if args.data is not None and not args.data.is_dir():
         parser.error(f"--data {args.data}: no such folder")
@@ -347,15 +380,27 @@ def main(argv: list[str] | None = None) -> int:
     python = [sys.executable, "-m"]
     bench = [*python, "fashion_mnist_study.tools.bench"]
     steps = [
-        run_step(CUDA_TESTS, [*python, "pytest", "-m", "cuda", "-p", "no:cacheprovider", "-q",
-                                str(REPO / "tests")], REPO, workdir / "cuda_tests.log", 900),
-        run_step("benchmark", [*bench, *([] if has_gpu else CPU_BENCH)],
-                 REPO, workdir / "bench.log", 600),
-    ]  # fmt: skip
+        run_step(
+            CUDA_TESTS,
+            [*python, "pytest", "-m", "cuda", "-p", "no:cacheprovider", "-q", str(REPO / "tests")],
+            REPO,
+            workdir / "cuda_tests.log",
+            900,
+        ),
+        run_step(
+            "benchmark", [*bench, *([] if has_gpu else CPU_BENCH)], REPO, workdir / "bench.log", 600
+        ),
+    ]
     if has_gpu:
-        steps.append(run_step("benchmark, side by side",
-                              [*bench, "--side-by-side", "--images", "16384", "--rounds", "1"],
-                              REPO, workdir / "bench_side_by_side.log", 600))  # fmt: skip
+        steps.append(
+            run_step(
+                "benchmark, side by side",
+                [*bench, "--side-by-side", "--images", "16384", "--rounds", "1"],
+                REPO,
+                workdir / "bench_side_by_side.log",
+                600,
+            )
+        )
     counts = pytest_counts(steps[0].output)
     if has_gpu and steps[0].passed and (not counts.get("passed") or "skipped" in counts):
         steps[0].returncode = 1  # with a GPU, every CUDA test must run and pass

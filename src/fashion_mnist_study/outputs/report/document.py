@@ -10,7 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from fashion_mnist_study.core.atomic import write_text
-from fashion_mnist_study.outputs.report.numbers import ReportInputs, Study
+from fashion_mnist_study.outputs.report.numbers import ReportInputs, RunNumbers
 from fashion_mnist_study.outputs.report.sections import report_context
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +37,6 @@ def render(template: str, context: dict[str, object], relative_to: Path) -> str:
 
 
 def write_report(inputs: ReportInputs, html_path: str, markdown_path: str) -> None:
-    context = report_context(Study(inputs))
+    context = report_context(RunNumbers(inputs))
     write_text(markdown_path, render("report.md.j2", context, Path(markdown_path).parent))
     write_text(html_path, render("report.html.j2", context, Path(html_path).parent))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from fashion_mnist_study.analysis.results import load_curves, load_results, mean_and_spread
+from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
 from fashion_mnist_study.outputs.report.wording import Measure
 
 
@@ -37,16 +37,16 @@ class ReportInputs:
     pool: int
 
 
-class Study:
+class RunNumbers:
     """This run's numbers, gathered once from the workflow's outputs, keyed by model."""
 
     def __init__(self, inputs: ReportInputs) -> None:
         self.inputs = inputs
         self.models = list(inputs.results)
         self.results = pd.concat(
-            [load_results(paths) for paths in inputs.results.values()], ignore_index=True
+            [read_results(paths) for paths in inputs.results.values()], ignore_index=True
         )
-        self.curves = {model: load_curves(paths) for model, paths in inputs.metrics.items()}
+        self.curves = {model: read_curves(paths) for model, paths in inputs.metrics.items()}
         self.params = pd.read_csv(inputs.params)
         self.filter_errors = pd.read_csv(inputs.filter_errors)
         self.test_accuracy = pd.read_csv(inputs.test_accuracy).set_index("model", drop=False)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fashion_mnist_study.analysis.results import STUDY
-from fashion_mnist_study.core.settings import STUDY_MODELS
+from fashion_mnist_study.analysis.results import COURSEWORK
+from fashion_mnist_study.core.settings import COURSEWORK_MODELS
 from fashion_mnist_study.outputs.report import tables
-from fashion_mnist_study.outputs.report.numbers import ReportInputs, Study
+from fashion_mnist_study.outputs.report.numbers import ReportInputs, RunNumbers
 from fashion_mnist_study.outputs.report.wording import (
     class_lead,
     evidence_sentence,
@@ -24,8 +24,8 @@ def figure(path: str, alt: str) -> dict[str, str]:
     return {"path": path, "alt": alt}
 
 
-def filter_sentences(study: Study) -> list[str]:
-    inputs, errors = study.inputs, study.filter_errors
+def filter_sentences(run: RunNumbers) -> list[str]:
+    inputs, errors = run.inputs, run.filter_errors
     sentences = []
     for output, label in (("conv", "convolution only"), ("conv_pool", "convolution + pooling")):
         rows = errors[errors["output"] == output]
@@ -40,8 +40,8 @@ def filter_sentences(study: Study) -> list[str]:
     return sentences
 
 
-def filters_section(study: Study) -> dict[str, object]:
-    inputs, errors = study.inputs, study.filter_errors
+def filters_section(run: RunNumbers) -> dict[str, object]:
+    inputs, errors = run.inputs, run.filter_errors
     return {
         "pool": inputs.pool,
         "n_examples": errors["example"].nunique(),
@@ -51,51 +51,51 @@ def filters_section(study: Study) -> dict[str, object]:
         "figure": figure(
             inputs.filters_plot, "Inputs, convolution and pooled outputs, NumPy and PyTorch"
         ),
-        "sentences": filter_sentences(study),
+        "sentences": filter_sentences(run),
         "table": tables.filter_errors(errors, inputs.kernel_names),
     }
 
 
-def cnn_section(study: Study) -> dict[str, object]:
+def cnn_section(run: RunNumbers) -> dict[str, object]:
     return {
-        "total_params": f"{study.total_params('cnn'):,}",
-        "study_params": f"{STUDY['cnn_params']:,}",
-        "table": tables.layers(study.params, "cnn"),
-        "curves": figure(study.inputs.curves["cnn"], "CNN training and validation curves"),
+        "total_params": f"{run.total_params('cnn'):,}",
+        "coursework_params": f"{COURSEWORK['cnn_params']:,}",
+        "table": tables.layers(run.params, "cnn"),
+        "curves": figure(run.inputs.curves["cnn"], "CNN training and validation curves"),
         "sentence": (
-            f"After {study.epochs('cnn')} epochs the CNN reaches "
-            f"{study.measure('cnn', 'final_train_acc').as_pct()} training and "
-            f"{study.measure('cnn', 'final_val_acc').as_pct()} validation accuracy (best "
-            f"validation {study.measure('cnn', 'best_val_acc').as_pct()}); test accuracy "
-            f"on {int(study.results['n_test'].iloc[0]):,} images: {study.accuracy_text('cnn')} "
-            f"[study: {pct(STUDY['cnn_test_acc'])}]."
+            f"After {run.epochs('cnn')} epochs the CNN reaches "
+            f"{run.measure('cnn', 'final_train_acc').as_pct()} training and "
+            f"{run.measure('cnn', 'final_val_acc').as_pct()} validation accuracy (best "
+            f"validation {run.measure('cnn', 'best_val_acc').as_pct()}); test accuracy "
+            f"on {int(run.results['n_test'].iloc[0]):,} images: {run.accuracy_text('cnn')} "
+            f"[study: {pct(COURSEWORK['cnn_test_acc'])}]."
         ),
     }
 
 
-def regularized_section(study: Study) -> dict[str, object]:
-    inputs = study.inputs
+def regularized_section(run: RunNumbers) -> dict[str, object]:
+    inputs = run.inputs
     return {
         "curves": figure(inputs.curves["cnn_regularized"], "Regularized CNN curves"),
         "overfitting": figure(inputs.overfitting, "Training minus validation accuracy per epoch"),
         "test_sentence": (
-            f"Test accuracy of the regularized CNN: {study.accuracy_text('cnn_regularized')} "
-            f"[study: {pct(STUDY['cnn_regularized_test_acc'])}]; plain CNN: "
-            f"{study.accuracy_text('cnn')} [study: {pct(STUDY['cnn_test_acc'])}]. "
+            f"Test accuracy of the regularized CNN: {run.accuracy_text('cnn_regularized')} "
+            f"[study: {pct(COURSEWORK['cnn_regularized_test_acc'])}]; plain CNN: "
+            f"{run.accuracy_text('cnn')} [study: {pct(COURSEWORK['cnn_test_acc'])}]. "
             + evidence_sentence(
-                study.comparison("cnn_regularized", "cnn"),
+                run.comparison("cnn_regularized", "cnn"),
                 ("regularized CNN", "plain CNN"),
                 inputs.alpha,
-                study.family(),
+                run.family(),
             )
         ),
         "gap_sentence": (
             "Gap between training and validation accuracy in the last epoch: "
-            f"{study.measure('cnn', 'final_gap').as_points()} without regularization, "
-            f"{study.measure('cnn_regularized', 'final_gap').as_points()} with it. "
+            f"{run.measure('cnn', 'final_gap').as_points()} without regularization, "
+            f"{run.measure('cnn_regularized', 'final_gap').as_points()} with it. "
             + versus(
-                study.measure("cnn_regularized", "final_gap"),
-                study.measure("cnn", "final_gap"),
+                run.measure("cnn_regularized", "final_gap"),
+                run.measure("cnn", "final_gap"),
                 "The regularized gap",
                 "the plain one",
             )
@@ -103,27 +103,27 @@ def regularized_section(study: Study) -> dict[str, object]:
     }
 
 
-def mlp_vs_cnn_section(study: Study) -> dict[str, object]:
-    inputs = study.inputs
+def mlp_vs_cnn_section(run: RunNumbers) -> dict[str, object]:
+    inputs = run.inputs
     return {
         "params_sentence": (
-            f"Parameters: MLP {study.total_params('mlp'):,} [study: "
-            f"{STUDY['mlp_params']:,}], CNN {study.total_params('cnn'):,} [study: "
-            f"{STUDY['cnn_params']:,}]; the MLP has "
-            + relative_size(study.total_params("mlp"), study.total_params("cnn"))
+            f"Parameters: MLP {run.total_params('mlp'):,} [study: "
+            f"{COURSEWORK['mlp_params']:,}], CNN {run.total_params('cnn'):,} [study: "
+            f"{COURSEWORK['cnn_params']:,}]; the MLP has "
+            + relative_size(run.total_params("mlp"), run.total_params("cnn"))
             + " parameters than the CNN."
         ),
         "figure": figure(inputs.mlp_vs_cnn, "Validation accuracy of the MLP and the CNN"),
         "test_sentence": (
-            f"Test accuracy: MLP {study.accuracy_text('mlp')} [study: "
-            f"{pct(STUDY['mlp_test_acc'])}], CNN {study.accuracy_text('cnn')} [study: "
-            f"{pct(STUDY['mlp_vs_cnn_cnn_test_acc'])}]. "
+            f"Test accuracy: MLP {run.accuracy_text('mlp')} [study: "
+            f"{pct(COURSEWORK['mlp_test_acc'])}], CNN {run.accuracy_text('cnn')} [study: "
+            f"{pct(COURSEWORK['mlp_vs_cnn_cnn_test_acc'])}]. "
             + evidence_sentence(
-                study.comparison("cnn", "mlp"), ("CNN", "MLP"), inputs.alpha, study.family()
+                run.comparison("cnn", "mlp"), ("CNN", "MLP"), inputs.alpha, run.family()
             )
         ),
         "mlp_curves": figure(inputs.curves["mlp"], "MLP training and validation curves"),
-        **class_section(study),
+        **class_section(run),
         "confusion": [
             figure(inputs.confusion[model], f"Confusion matrix of the {name}")
             for model, name in (("cnn", "CNN"), ("mlp", "MLP"))
@@ -134,21 +134,21 @@ def mlp_vs_cnn_section(study: Study) -> dict[str, object]:
     }
 
 
-def class_section(study: Study) -> dict[str, object]:
-    classes = study.class_comparisons
+def class_section(run: RunNumbers) -> dict[str, object]:
+    classes = run.class_comparisons
     return {
-        "class_sentence": class_lead(classes, study.inputs.alpha),
+        "class_sentence": class_lead(classes, run.inputs.alpha),
         "class_table": tables.class_comparisons(classes),
     }
 
 
-def comparisons_section(study: Study) -> dict[str, object]:
+def comparisons_section(run: RunNumbers) -> dict[str, object]:
     """Every comparison of comparisons.csv: the forest plot and the table behind it."""
     return {
-        "alpha": f"{study.inputs.alpha:g}",
-        "count": len(study.comparisons),
-        "figure": figure(study.inputs.comparisons_plot, "Every comparison, with its 95% interval"),
-        "table": tables.comparisons(study.comparisons),
+        "alpha": f"{run.inputs.alpha:g}",
+        "count": len(run.comparisons),
+        "figure": figure(run.inputs.comparisons_plot, "Every comparison, with its 95% interval"),
+        "table": tables.comparisons(run.comparisons),
     }
 
 
@@ -156,7 +156,7 @@ def experiments_section(inputs: ReportInputs) -> dict[str, object]:
     """The models beyond the study's three, and the comparison of every model."""
     frame = pd.read_csv(inputs.experiments, keep_default_na=False, na_values="")
     return {
-        "extra": [model for model in frame["model"] if model not in STUDY_MODELS],
+        "extra": [model for model in frame["model"] if model not in COURSEWORK_MODELS],
         "baseline": inputs.baseline,
         "summary": experiments_summary(frame, inputs.baseline, inputs.alpha),
         "table": tables.experiments(frame),
@@ -164,16 +164,16 @@ def experiments_section(inputs: ReportInputs) -> dict[str, object]:
     }
 
 
-def report_context(study: Study) -> dict[str, object]:
+def report_context(run: RunNumbers) -> dict[str, object]:
     """Everything the templates show: numbers as text, sentences, tables and figures."""
     return {
-        "seeds_note": study.seeds_note(),
-        "filters": filters_section(study),
-        "cnn": cnn_section(study),
-        "regularized": regularized_section(study),
-        "mlp_vs_cnn": mlp_vs_cnn_section(study),
-        "accuracy_table": tables.test_accuracy(study),
-        "comparisons": comparisons_section(study),
-        "experiments": experiments_section(study.inputs),
-        "cost_table": tables.cost(study.inputs.benchmarks, study.results),
+        "seeds_note": run.seeds_note(),
+        "filters": filters_section(run),
+        "cnn": cnn_section(run),
+        "regularized": regularized_section(run),
+        "mlp_vs_cnn": mlp_vs_cnn_section(run),
+        "accuracy_table": tables.test_accuracy(run),
+        "comparisons": comparisons_section(run),
+        "experiments": experiments_section(run.inputs),
+        "cost_table": tables.cost(run.inputs.benchmarks, run.results),
     }

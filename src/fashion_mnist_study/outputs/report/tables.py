@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fashion_mnist_study.outputs.report.numbers import Study
+from fashion_mnist_study.outputs.report.numbers import RunNumbers
 from fashion_mnist_study.outputs.report.wording import Measure, p_text, pct, seeds_text
 
 
@@ -61,8 +61,14 @@ def class_comparisons(classes: pd.DataFrame) -> dict[str, object]:
         ]
 
     return table(
-        ["class", "CNN (95% CI)", "MLP (95% CI)", "CNN - MLP (points, 95% CI)", "p (Holm)",
-         "verdict"],
+        [
+            "class",
+            "CNN (95% CI)",
+            "MLP (95% CI)",
+            "CNN - MLP (points, 95% CI)",
+            "p (Holm)",
+            "verdict",
+        ],
         pd.DataFrame(
             {
                 "class": classes["class"],
@@ -73,19 +79,19 @@ def class_comparisons(classes: pd.DataFrame) -> dict[str, object]:
                 "verdict": classes["verdict"],
             }
         ),
-    )  # fmt: skip
+    )
 
 
-def test_accuracy(study: Study) -> dict[str, object]:
+def test_accuracy(run: RunNumbers) -> dict[str, object]:
     """test_accuracy.csv: per model its seeds, accuracy with intervals, size and epochs."""
-    accuracy = study.test_accuracy
+    accuracy = run.test_accuracy
     return table(
         ["model", "seeds", "test accuracy", "parameters", "epochs"],
         pd.DataFrame(
             {
                 "model": accuracy["model"],
                 "seeds": accuracy["seeds"].map(seeds_text),
-                "test accuracy": [study.accuracy_text(model) for model in accuracy["model"]],
+                "test accuracy": [run.accuracy_text(model) for model in accuracy["model"]],
                 "parameters": accuracy["params"].map("{:,}".format),
                 "epochs": accuracy["epochs"],
             }
@@ -96,8 +102,16 @@ def test_accuracy(study: Study) -> dict[str, object]:
 def comparisons(rows: pd.DataFrame) -> dict[str, object]:
     """comparisons.csv: every comparison, its difference, test, p-values and verdict."""
     return table(
-        ["comparison", "difference (points, 95% CI)", "interval", "b / c", "test", "p",
-         "p (Holm)", "verdict"],
+        [
+            "comparison",
+            "difference (points, 95% CI)",
+            "interval",
+            "b / c",
+            "test",
+            "p",
+            "p (Holm)",
+            "verdict",
+        ],
         pd.DataFrame(
             {
                 "comparison": rows["model_a"] + " vs " + rows["model_b"],
@@ -110,7 +124,7 @@ def comparisons(rows: pd.DataFrame) -> dict[str, object]:
                 "verdict": rows["verdict"],
             }
         ),
-    )  # fmt: skip
+    )
 
 
 def experiments(frame: pd.DataFrame) -> dict[str, object]:
@@ -139,10 +153,19 @@ def experiments(frame: pd.DataFrame) -> dict[str, object]:
         )
     )
     columns = [
-        "model", "architecture", *settings, "parameters", "seeds", "test accuracy (95% CI)",
-        "best validation", "last gap (points)", "training s", "vs baseline (points)",
-        "p (Holm)", "verdict",
-    ]  # fmt: skip
+        "model",
+        "architecture",
+        *settings,
+        "parameters",
+        "seeds",
+        "test accuracy (95% CI)",
+        "best validation",
+        "last gap (points)",
+        "training s",
+        "vs baseline (points)",
+        "p (Holm)",
+        "verdict",
+    ]
     return table(columns, shown)
 
 

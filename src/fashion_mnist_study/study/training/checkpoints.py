@@ -41,8 +41,9 @@ class Checkpoints:
     is resumable. The fingerprint (a hash of the 55 MB of splits among others) is computed
     only when a checkpoint is read or written."""
 
-    def __init__(self, path: Path, metrics_csv: Path, interval: float,
-                 fingerprint: Callable[[], str]) -> None:  # fmt: skip
+    def __init__(
+        self, path: Path, metrics_csv: Path, interval: float, fingerprint: Callable[[], str]
+    ) -> None:
         self.path, self.metrics_csv, self.interval = path, metrics_csv, interval
         self._fingerprint = fingerprint
         self.pending: list[dict] = []

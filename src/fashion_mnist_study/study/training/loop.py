@@ -35,8 +35,16 @@ def train_model(
 
     A checkpoint is written after an epoch once `checkpoint_interval` seconds of training
     passed since the last one (0: after every epoch)."""
-    run = start_run(settings, splits, seed, device_setting, outputs.metrics, checkpoint_path,
-                    threads, checkpoint_interval)  # fmt: skip
+    run = start_run(
+        settings,
+        splits,
+        seed,
+        device_setting,
+        outputs.metrics,
+        checkpoint_path,
+        threads,
+        checkpoint_interval,
+    )
     model, step, rows, n = run.model, run.step, run.rows, len(run.step.x)
     training_started(settings.name, seed, settings.epochs, len(rows), run.device.type, run.threads)
     started = time.perf_counter()

@@ -176,16 +176,24 @@ class Run:
             if self.device.type == "cuda":
                 torch.cuda.set_rng_state(state["rng_cuda"])
             self.rows = state["rows"]
-            print(f"resuming after epoch {len(self.rows)} from {self.checkpoints.path}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"resuming after epoch {len(self.rows)} from {self.checkpoints.path}",
+                file=sys.stderr,
+            )
         self.checkpoints.metrics_csv.parent.mkdir(parents=True, exist_ok=True)
         write_metrics(self.checkpoints.metrics_csv, self.rows)
 
 
-def start_run(settings: ModelSettings, splits: dict[str, np.ndarray], seed: int,
-              device_setting: str, metrics_csv: str | os.PathLike[str],
-              checkpoint_path: str | os.PathLike[str], threads: int,
-              checkpoint_interval: float) -> Run:  # fmt: skip
+def start_run(
+    settings: ModelSettings,
+    splits: dict[str, np.ndarray],
+    seed: int,
+    device_setting: str,
+    metrics_csv: str | os.PathLike[str],
+    checkpoint_path: str | os.PathLike[str],
+    threads: int,
+    checkpoint_interval: float,
+) -> Run:
     """Device, threads, data on the device, the model and its optimizer, resumed from the
     checkpoint if it matches; each phase's seconds logged."""
     device = resolve_device(device_setting)
@@ -218,8 +226,9 @@ def start_run(settings: ModelSettings, splits: dict[str, np.ndarray], seed: int,
         partial(fingerprint, settings, seed, device.type, splits),
     )
     step = TrainStep(model, optimizer, x_train, y_train, settings.batch_size, settings.precision)
-    run = Run(settings, seed, device, threads, model, optimizer, step, checkpoints, x_val, y_val,
-              rows=[])  # fmt: skip
+    run = Run(
+        settings, seed, device, threads, model, optimizer, step, checkpoints, x_val, y_val, rows=[]
+    )
     run.resume()
     step.prepare()
     clock.lap("model_and_graph")
@@ -228,8 +237,9 @@ def start_run(settings: ModelSettings, splits: dict[str, np.ndarray], seed: int,
     return run
 
 
-def finish_run(run: Run, splits: dict[str, np.ndarray], outputs: TrainOutputs,
-               training_seconds: float) -> dict:  # fmt: skip
+def finish_run(
+    run: Run, splits: dict[str, np.ndarray], outputs: TrainOutputs, training_seconds: float
+) -> dict:
     """Test once, write the weights, the predictions and, last, the result that vouches for
     them; delete the checkpoint. Returns the result."""
     device, settings = run.device, run.settings
@@ -255,8 +265,11 @@ def finish_run(run: Run, splits: dict[str, np.ndarray], outputs: TrainOutputs,
         "peak_rss_mb": peak_rss_mb,
         "peak_gpu_mb": peak_gpu_mb,
     }
-    weights = {"settings": settings.as_dict(), "seed": run.seed,
-               "state_dict": run.model.state_dict()}  # fmt: skip
+    weights = {
+        "settings": settings.as_dict(),
+        "seed": run.seed,
+        "state_dict": run.model.state_dict(),
+    }
     with atomic_path(outputs.weights) as tmp:
         torch.save(weights, tmp)
     save_predictions(outputs.predictions, predicted, splits["y_test"])
@@ -264,9 +277,12 @@ def finish_run(run: Run, splits: dict[str, np.ndarray], outputs: TrainOutputs,
     # against these checksums (checksums.check_output), results restored from the cache too.
     result["sha256"] = {
         name: sha256_of(path)
-        for name, path in [("metrics", run.checkpoints.metrics_csv),
-                           ("predictions", outputs.predictions), ("weights", outputs.weights)]
-    }  # fmt: skip
+        for name, path in [
+            ("metrics", run.checkpoints.metrics_csv),
+            ("predictions", outputs.predictions),
+            ("weights", outputs.weights),
+        ]
+    }
     result["seal"] = seal_of(result)
     write_text(outputs.result, json.dumps(result, indent=2) + "\n")
     run.checkpoints.path.unlink(missing_ok=True)

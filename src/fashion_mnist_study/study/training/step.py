@@ -93,8 +93,15 @@ class TrainStep:
     batch of 64 on an H200, several times the GPU's own work.
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
-                 y: torch.Tensor, batch_size: int, precision: str = "float32") -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        precision: str = "float32",
+    ) -> None:
         self.model, self.optimizer, self.x, self.y = model, optimizer, x, y
         self.batch_size, self.precision = batch_size, precision
         self.loss_sum = torch.zeros((), device=x.device)
@@ -133,8 +140,10 @@ class TrainStep:
         """Warm up on a side stream (CUDA graphs need it), record the step, then undo the
         warm-up's updates, so the graph changes the speed and nothing else."""
         weights = {key: value.clone() for key, value in self.model.state_dict().items()}
-        moments = {p: {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
-                   for p, state in self.optimizer.state.items()}  # fmt: skip
+        moments = {
+            p: {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
+            for p, state in self.optimizer.state.items()
+        }
         rng = torch.cuda.get_rng_state(self.x.device)
         self.graph_index.copy_(index)
         side = torch.cuda.Stream(self.x.device)
