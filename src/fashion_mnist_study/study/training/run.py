@@ -172,9 +172,11 @@ class Run:
         if state is not None:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-            torch.set_rng_state(state["rng_cpu"])
+            # The checkpoint was loaded onto the device; generators take their state from
+            # the CPU (a ByteTensor on a GPU is refused: "RNG state must be a torch.ByteTensor").
+            torch.set_rng_state(state["rng_cpu"].cpu())
             if self.device.type == "cuda":
-                torch.cuda.set_rng_state(state["rng_cuda"])
+                torch.cuda.set_rng_state(state["rng_cuda"].cpu())
             self.rows = state["rows"]
             print(f"resuming after epoch {len(self.rows)} from {self.checkpoints.path}",
                   file=sys.stderr)  # fmt: skip
