@@ -313,7 +313,12 @@ def test_dropout_outside_zero_to_one_is_named(value) -> None:
 
 def test_unknown_device_is_named() -> None:
     message = problems(edited("training.device", "tpu"))
-    assert "training.device: 'tpu' is not one of ['auto', 'cpu', 'cuda']" in message
+    assert "training.device: 'tpu' is not one of ['auto', 'cpu', 'cuda', 'mps']" in message
+
+
+def test_the_schema_accepts_mps_and_rejects_metal() -> None:
+    validate_config(edited("training.device", "mps"), SCHEMA)
+    assert "training.device: 'metal' is not one of" in problems(edited("training.device", "metal"))
 
 
 def test_example_beyond_the_subset_test_size_is_named() -> None:

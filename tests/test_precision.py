@@ -173,6 +173,32 @@ def test_bfloat16_on_a_cpu_without_it_says_in_its_log_that_it_is_emulated(
     assert "emulates" not in capsys.readouterr().err
 
 
+def test_autocast_keeps_its_weight_cache_except_where_steps_replay_a_cuda_graph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caches = {}
+
+    def recording(device_type: str, dtype: torch.dtype, cache_enabled: bool) -> None:
+        caches[device_type] = cache_enabled
+
+    monkeypatch.setattr(torch, "autocast", recording)
+    for device_type in ("cpu", "cuda", "mps"):
+        autocast(torch.device(device_type), "bfloat16")
+    assert caches == {"cpu": True, "cuda": False, "mps": True}
+
+
+@pytest.mark.parametrize(("macos", "native"), [((14, 0), True), ((15, 2), True), ((13, 5), False)])
+def test_bfloat16_counts_as_native_on_apple_gpus_from_macos_14(
+    monkeypatch: pytest.MonkeyPatch, macos: tuple[int, int], native: bool
+) -> None:
+    monkeypatch.setattr(
+        torch.backends.mps, "is_macos_or_newer", lambda major, minor: macos >= (major, minor)
+    )
+    assert native_bfloat16(torch.device("mps")) is native
+    warning = emulation_warning(torch.device("mps"), "bfloat16", native)
+    assert warning is None if native else warning.startswith("warning: this GPU has no native")
+
+
 def test_no_warning_for_float32_or_native_bfloat16() -> None:
     cpu = torch.device("cpu")
     assert emulation_warning(cpu, "float32", native=False) is None

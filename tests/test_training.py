@@ -19,13 +19,17 @@ import pytest
 import torch
 
 from fashion_mnist_study.analysis.results import learned
+from fashion_mnist_study.core import hardware
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
 from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study import devices
+from fashion_mnist_study.study.devices import resolve_device, skipped_on
 from fashion_mnist_study.study.models import build_model
 from fashion_mnist_study.study.predictions import load_predictions
+from fashion_mnist_study.study.training import run as training_run
 from fashion_mnist_study.study.training.checkpoints import fingerprint
 from fashion_mnist_study.study.training.loop import train_model
-from fashion_mnist_study.study.training.run import TrainOutputs, keep_freed_memory, resolve_device
+from fashion_mnist_study.study.training.run import TrainOutputs, keep_freed_memory
 
 TINY_CNN = ModelSettings(
     name="cnn_regularized",
@@ -267,11 +271,121 @@ def test_cuda_requested_without_gpu_is_an_error_naming_the_setting() -> None:
         resolve_device("cuda")
 
 
-def test_auto_device_falls_back_to_cpu_without_gpu() -> None:
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert resolve_device("auto").type == expected
-    with pytest.raises(ValueError, match="auto, cpu or cuda"):
-        resolve_device("tpu")
+def visible(monkeypatch: pytest.MonkeyPatch, cuda: bool, mps: bool) -> None:
+    """Make PyTorch see a CUDA GPU and Apple's GPU (MPS) or not, whatever this machine has."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"),
+    [(True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")],
+)
+def test_auto_prefers_cuda_then_mps_then_cpu(
+    monkeypatch: pytest.MonkeyPatch, cuda: bool, mps: bool, expected: str
+) -> None:
+    visible(monkeypatch, cuda=cuda, mps=mps)
+    assert resolve_device("auto") == torch.device(expected)
+
+
+def test_each_device_named_explicitly_is_the_one_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    visible(monkeypatch, cuda=True, mps=True)
+    assert [resolve_device(name).type for name in ("cpu", "cuda", "mps")] == ["cpu", "cuda", "mps"]
+
+
+def test_mps_requested_without_mps_is_an_error_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    visible(monkeypatch, cuda=True, mps=False)
+    with pytest.raises(RuntimeError) as raised:
+        resolve_device("mps")
+    message = str(raised.value)
+    assert message.startswith("training.device is 'mps' but PyTorch sees no Apple GPU")
+    assert message.endswith("set training.device to auto or cpu")
+
+
+def test_an_unknown_device_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValueError, match="must be auto, cpu, cuda or mps, got 'metal'"):
+        resolve_device("metal")
+
+
+def test_the_log_says_in_one_line_what_mps_goes_without() -> None:
+    mps = torch.device("mps")  # a device name only: no tensor is made on it
+    assert skipped_on(mps, tf32=False) == (
+        "on mps, unlike CUDA: no CUDA graphs (each step's kernels are launched one by one)"
+    )
+    line = skipped_on(mps, tf32=True)
+    assert line.startswith("on mps, unlike CUDA: no CUDA graphs")
+    assert line.endswith("; TF32 not applied (tf32 is set, and only CUDA has it)")
+    assert "\n" not in line
+    # Nothing is skipped on CUDA, and nothing of the GPU path would apply to the CPU.
+    for other in ("cuda", "cpu"):
+        assert skipped_on(torch.device(other), tf32=True) is None
+
+
+def test_a_training_logs_what_its_device_goes_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(training_run, "skipped_on", lambda device, tf32: f"skipped, tf32={tf32}")
+    run(tmp_path, tiny_splits(n_train=64), replace(TINY_CNN, epochs=1, tf32=True))
+    assert capsys.readouterr().err.count("skipped, tf32=True\n") == 1
+
+
+def test_on_mps_the_mps_counterparts_run_and_nothing_cuda_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Synchronisation, random state, memory and the device's name go to torch.mps on Apple's
+    GPU; CUDA graphs, capturable Adam, TF32 and cuDNN's flags are CUDA's alone."""
+    calls: list[str] = []
+
+    def cuda_only(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a CUDA-only call on mps")
+
+    cuda_calls = ("synchronize", "get_rng_state", "set_rng_state", "max_memory_allocated")
+    for name in (*cuda_calls, "get_device_name"):
+        monkeypatch.setattr(torch.cuda, name, cuda_only)
+    monkeypatch.setattr(torch.mps, "synchronize", lambda: calls.append("synchronize"))
+    monkeypatch.setattr(torch.mps, "get_rng_state", lambda: torch.tensor([7], dtype=torch.uint8))
+    monkeypatch.setattr(torch.mps, "set_rng_state", lambda state: calls.append(f"rng {state}"))
+    monkeypatch.setattr(torch.mps, "driver_allocated_memory", lambda: 3 * 2**20)
+    mps = torch.device("mps")
+    devices.synchronize(mps)
+    state = devices.rng_states(mps)
+    devices.restore_rng_states(mps, state)
+    assert calls == ["synchronize", "rng tensor([7], dtype=torch.uint8)"]
+    assert list(state) == ["rng_mps"]
+    assert training_run.peak_memory_mb(mps)[1] == 3.0
+    assert devices.device_name(mps) == "mps"
+    support = devices.support(mps)
+    assert support.gpu
+    assert not (support.cuda_graphs or support.tf32 or support.cudnn)
+    deterministic = torch.backends.cudnn.deterministic
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", not deterministic)
+    training_run.configure_determinism(mps)
+    assert torch.backends.cudnn.deterministic is not deterministic
+
+
+@pytest.mark.parametrize(
+    ("system", "machine", "nvidia_gpus", "expected"),
+    [
+        ("Darwin", "arm64", 0, True),  # Apple silicon: its GPU through MPS
+        ("Darwin", "x86_64", 0, False),  # an Intel Mac: no MPS for PyTorch 2.14
+        ("Linux", "x86_64", 0, False),
+        ("Linux", "x86_64", 2, True),
+    ],
+)
+def test_auto_trainings_carry_the_gpu_resource_on_a_mac_with_apple_silicon(
+    monkeypatch: pytest.MonkeyPatch, system: str, machine: str, nvidia_gpus: int, expected: bool
+) -> None:
+    """What the Snakefile's uses_gpu decides by, without importing torch."""
+    monkeypatch.setattr(hardware.platform, "system", lambda: system)
+    monkeypatch.setattr(hardware.platform, "machine", lambda: machine)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", ",".join(map(str, range(nvidia_gpus))))
+    assert hardware.trains_on_gpu("auto") is expected
+    assert hardware.trains_on_gpu("mps") and hardware.trains_on_gpu("cuda")
+    assert not hardware.trains_on_gpu("cpu")
+    # A Mac's GPU is one slot, which its trainings take in turns like one CUDA GPU's.
+    assert hardware.local_gpu_slots() == max(1, nvidia_gpus) * hardware.TRAININGS_PER_GPU
 
 
 @pytest.mark.cuda

@@ -31,8 +31,8 @@ from fashion_mnist_study.core.config import (
 from fashion_mnist_study.core.hardware import (
     local_gpu_slots,
     threads_per_job,
+    trains_on_gpu,
     usable_cpus,
-    visible_gpu_count,
 )
 from fashion_mnist_study.core.progress import (
     announce_restored_trainings,
@@ -160,9 +160,9 @@ def get_training_priority(wildcards):
 
 
 def uses_gpu():
-    """Whether training jobs will run on a GPU here; cluster profiles set gpu themselves."""
-    device = config["training"]["device"]
-    return device == "cuda" or (device == "auto" and visible_gpu_count() > 0)
+    """Whether training jobs will run on a GPU here (CUDA, or a Mac's through MPS, which its
+    trainings share like one CUDA GPU); cluster profiles set gpu themselves."""
+    return trains_on_gpu(config["training"]["device"])
 
 
 def per_seed(pattern, model):

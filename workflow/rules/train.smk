@@ -8,6 +8,7 @@ rule train:
             "study.training.checkpoints",
             "study.models",
             "study.precision",
+            "study.devices",
             "core.settings",
             "core.checksums",
             "study.data",

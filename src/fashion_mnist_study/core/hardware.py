@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
@@ -22,10 +23,28 @@ def visible_gpu_count() -> int:
     return len(list(NVIDIA_GPUS.iterdir())) if NVIDIA_GPUS.is_dir() else 0
 
 
+def apple_gpu_assumed() -> bool:
+    """Whether this is a Mac with Apple silicon, whose GPU PyTorch reaches through MPS.
+
+    Assumed from the platform alone, since asking PyTorch would import it: every such Mac has
+    the GPU, and PyTorch's wheels for it need macOS 14, where MPS works. Only a virtual machine
+    without the GPU proves this wrong; `auto` then trains on the CPU, taking turns on the GPU
+    slot all the same."""
+    return platform.system() == "Darwin" and platform.machine() == "arm64"
+
+
+def trains_on_gpu(device: str) -> bool:
+    """Whether training jobs with `training.device` set to `device` run on a GPU here: an
+    NVIDIA one (CUDA) or Apple silicon's (MPS)."""
+    if device in ("cuda", "mps"):
+        return True
+    return device == "auto" and (visible_gpu_count() > 0 or apple_gpu_assumed())
+
+
 def local_gpu_slots() -> int:
     """How many GPU-tagged jobs a local run may start at once: TRAININGS_PER_GPU per visible
-    GPU (at least one slot, so `training.device: cuda` without a GPU fails in the job, naming
-    the setting, instead of waiting forever)."""
+    NVIDIA GPU, or for the one GPU of a Mac (at least one slot, so `training.device: cuda`
+    without a GPU fails in the job, naming the setting, instead of waiting forever)."""
     return max(1, visible_gpu_count()) * TRAININGS_PER_GPU
 
 

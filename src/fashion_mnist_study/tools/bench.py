@@ -33,13 +33,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from fashion_mnist_study.core.hardware import threads_per_job, usable_cpus
 from fashion_mnist_study.core.settings import COURSEWORK_MODELS, ModelSettings
+from fashion_mnist_study.study.devices import (
+    DEVICE_SETTINGS,
+    device_name,
+    resolve_device,
+    support,
+    synchronize,
+)
 from fashion_mnist_study.study.models import build_model
 from fashion_mnist_study.study.precision import PRECISIONS, native_bfloat16
-from fashion_mnist_study.study.training.run import (
-    configure_threads,
-    keep_freed_memory,
-    resolve_device,
-)
+from fashion_mnist_study.study.training.run import configure_threads, keep_freed_memory
 from fashion_mnist_study.study.training.step import TrainStep, model_and_optimizer, train_one_epoch
 
 MLP_HIDDEN = (2176, 128, 128)
@@ -87,11 +90,6 @@ def study_settings(name: str, batch_size: int, precision: str = "float32") -> Mo
         hidden_sizes=MLP_HIDDEN if name == "mlp" else (),
         precision=precision,
     )
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def matmul_gflops(
@@ -237,7 +235,7 @@ def side_by_side(images: int, rounds: int, repeats: int, device: torch.device) -
     them; on a GPU, the three models one after the other on it, against all at once. The best
     (shortest) time of each model in each arrangement over `repeats` alternations."""
     cpus = usable_cpus()
-    if device.type == "cuda":
+    if support(device).gpu:
         models = list(COURSEWORK_MODELS)
         threads = threads_per_job(cpus, len(models))
         arrangements = {"after, one GPU": (threads, False), "beside, one GPU": (threads, True)}
@@ -321,7 +319,7 @@ def step_table(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_SETTINGS)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--images", type=int, default=2048, help="images per timed round")
     parser.add_argument("--rounds", type=int, default=5)
@@ -350,9 +348,8 @@ def main(argv: list[str] | None = None) -> None:
 
     threads = configure_threads(args.threads)
     keep_freed_memory()  # for both loops alike: the comparison stays one of the loops alone
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(
-        f"device {name}, {threads} threads, torch {torch.__version__}, "
+        f"device {device_name(device)}, {threads} threads, torch {torch.__version__}, "
         f"batch {args.batch_size}, {args.images} images x {args.rounds} rounds"
     )
     torch.manual_seed(0)

@@ -24,6 +24,16 @@ from fashion_mnist_study.core.atomic import atomic_path, write_text
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
 from fashion_mnist_study.core.hardware import usable_cpus
 from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study.devices import (
+    device_name,
+    peak_gpu_bytes,
+    resolve_device,
+    restore_rng_states,
+    rng_states,
+    skipped_on,
+    support,
+    synchronize,
+)
 from fashion_mnist_study.study.models import count_parameters
 from fashion_mnist_study.study.precision import (
     emulation_warning,
@@ -49,21 +59,6 @@ class TrainOutputs:
     result: str | os.PathLike[str]  # JSON: test metrics and the job's cost
     weights: str | os.PathLike[str]
     predictions: str | os.PathLike[str]  # the test images' predicted classes
-
-
-def resolve_device(setting: str) -> torch.device:
-    """`auto` picks CUDA when a GPU is visible; `cuda` without one is an error."""
-    if setting not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"training.device must be auto, cpu or cuda, got {setting!r}")
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "training.device is 'cuda' but PyTorch sees no GPU "
-            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}); "
-            "set training.device to auto or cpu"
-        )
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(setting)
 
 
 def configure_threads(threads: int) -> int:
@@ -118,24 +113,23 @@ class StartupClock:
         self.last = time.perf_counter()
 
     def lap(self, phase: str) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)  # the phase's GPU work belongs to it
+        synchronize(self.device)  # the phase's GPU work belongs to it
         now = time.perf_counter()
         self.phases[phase] = round(now - self.last, 3)
         self.last = now
 
 
 def configure_determinism(device: torch.device) -> None:
-    if device.type == "cuda":
+    if support(device).cudnn:
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
 
 
 def peak_memory_mb(device: torch.device) -> tuple[float, float | None]:
-    """This process's peak resident memory and, on a GPU, PyTorch's peak allocation there."""
+    """This process's peak resident memory and, on a GPU, its memory there (`peak_gpu_bytes`)."""
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    gpu = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    return round(rss_kb / 1024, 1), None if gpu is None else round(gpu, 1)
+    gpu = peak_gpu_bytes(device)
+    return round(rss_kb / 1024, 1), None if gpu is None else round(gpu / 2**20, 1)
 
 
 @dataclass
@@ -157,12 +151,11 @@ class Run:
 
     def state(self) -> dict:
         """What a checkpoint holds besides its fingerprint."""
-        cuda = self.device.type == "cuda"
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state() if cuda else None,
+            **rng_states(self.device),
             "rows": self.rows,
         }
 
@@ -172,9 +165,10 @@ class Run:
         if state is not None:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-            torch.set_rng_state(state["rng_cpu"])
-            if self.device.type == "cuda":
-                torch.cuda.set_rng_state(state["rng_cuda"])
+            # The checkpoint was loaded onto the device; generators take their state from
+            # the CPU (a ByteTensor on a GPU is refused: "RNG state must be a torch.ByteTensor").
+            torch.set_rng_state(state["rng_cpu"].cpu())
+            restore_rng_states(self.device, state)
             self.rows = state["rows"]
             print(
                 f"resuming after epoch {len(self.rows)} from {self.checkpoints.path}",
@@ -204,16 +198,19 @@ def start_run(
     use_tf32(settings.tf32)
     torch.zeros(1, device=device)  # creates the CUDA context: its seconds show on their own
     clock.lap("cuda" if device.type == "cuda" else "device")
-    tf32 = f", TF32 {'on' if settings.tf32 else 'off'}" if device.type == "cuda" else ""
+    tf32 = f", TF32 {'on' if settings.tf32 else 'off'}" if support(device).tf32 else ""
     print(
         f"training {settings.name} seed {seed} on {device} with {threads} threads "
         f"in {settings.precision}{tf32} "
         f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})",
         file=sys.stderr,
     )
-    warning = emulation_warning(device, settings.precision, native_bfloat16(device))
-    if warning:
-        print(warning, file=sys.stderr)
+    for note in (
+        skipped_on(device, settings.tf32),
+        emulation_warning(device, settings.precision, native_bfloat16(device)),
+    ):
+        if note:
+            print(note, file=sys.stderr)
     x_train, y_train = as_tensors(splits["x_train"], splits["y_train"], device)
     x_val, y_val = as_tensors(splits["x_val"], splits["y_val"], device)
     clock.lap("data")
@@ -257,7 +254,7 @@ def finish_run(
         "n_test": len(x_test),
         "params": count_parameters(run.model),
         "epochs": settings.epochs,
-        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "device": device_name(device),
         "threads": run.threads,
         "seconds": round(sum(r["seconds"] for r in run.rows), 3),
         "seconds_this_run": round(training_seconds, 3),

@@ -11,14 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from fashion_mnist_study.core.settings import ModelSettings
+from fashion_mnist_study.study.devices import support
 from fashion_mnist_study.study.models import build_model
 from fashion_mnist_study.study.precision import (
     autocast,
 )
-
-# Images per evaluation batch. On the CPU, a 64-image batch's activations stay in the caches;
-# at 2,048 the max pools became memory-bound and evaluation ran at half the speed.
-EVAL_BATCH_SIZE = {"cpu": 64, "cuda": 2048}
 
 
 def as_tensors(
@@ -39,7 +36,7 @@ def evaluate(
     model.eval()
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    batch = EVAL_BATCH_SIZE[x.device.type]
+    batch = support(x.device).eval_batch_size
     for start in range(0, len(x), batch):
         target = y[start : start + batch]
         with autocast(x.device, precision):
@@ -53,7 +50,7 @@ def evaluate(
 def predict(model: nn.Module, x: torch.Tensor, precision: str = "float32") -> torch.Tensor:
     """The predicted class of every image of `x`, in batches sized for the device."""
     model.eval()
-    batch = EVAL_BATCH_SIZE[x.device.type]
+    batch = support(x.device).eval_batch_size
     with autocast(x.device, precision):
         return torch.cat([model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
 
@@ -79,7 +76,7 @@ def model_and_optimizer(
         lr=settings.learning_rate,
         weight_decay=settings.weight_decay,
         fused=True,
-        capturable=device.type == "cuda",  # its step can be recorded in a CUDA graph
+        capturable=support(device).cuda_graphs,  # its step can be recorded in a CUDA graph
     )
     return model, optimizer
 
@@ -88,9 +85,10 @@ class TrainStep:
     """One optimizer step on the batch of `x`, `y` that `index` selects, summing the loss and
     the correct predictions on the device (no host synchronisation per batch).
 
-    On a GPU, full batches replay a CUDA graph of the very same step. Why: the CNN's step is
-    some forty small kernels, and launching them one by one from Python cost about 2 ms per
-    batch of 64 on an H200, several times the GPU's own work.
+    On a CUDA GPU, full batches replay a CUDA graph of the very same step. Why: the CNN's step
+    is some forty small kernels, and launching them one by one from Python cost about 2 ms per
+    batch of 64 on an H200, several times the GPU's own work. Apple's GPU (MPS) has no graphs:
+    its steps run eagerly, as on the CPU.
     """
 
     def __init__(
@@ -121,7 +119,7 @@ class TrainStep:
         self.correct += (logits.argmax(1) == targets).sum()
 
     def __call__(self, index: torch.Tensor) -> None:
-        if self.x.device.type != "cuda" or len(index) != self.batch_size:
+        if not support(self.x.device).cuda_graphs or len(index) != self.batch_size:
             self.eager(index)
             return
         if self.graph is None:
@@ -130,9 +128,10 @@ class TrainStep:
         self.graph.replay()
 
     def prepare(self) -> None:
-        """Record the CUDA graph now rather than at the first full batch (nothing to do on the
-        CPU, or with no full batch), so its cost shows apart from training's."""
-        if self.x.device.type == "cuda" and self.graph is None and len(self.x) >= self.batch_size:
+        """Record the CUDA graph now rather than at the first full batch (nothing to do without
+        CUDA graphs, or with no full batch), so its cost shows apart from training's."""
+        graphs = support(self.x.device).cuda_graphs
+        if graphs and self.graph is None and len(self.x) >= self.batch_size:
             index = torch.arange(self.batch_size, device=self.x.device)
             self.graph = self.record_graph(index)
 
