@@ -30,11 +30,11 @@ WHEELS ?= .whl
 GPU_PYTHON_VERSION ?= 3.12
 # Beside PyTorch; snakemake and jsonschema as locked in pylock.toml, the rest as found there.
 GPU_REQUIREMENTS := snakemake==9.27.1 jsonschema==4.26.0 tqdm pyyaml numpy matplotlib pandas \
-    scipy statsmodels jinja2 pillow pytest torchvision
+    scipy statsmodels jinja2 markdown-it-py pillow pytest torchvision
 # What a PyTorch install usually lacks, for `gpu-wheels` (connection_pool, which snakemake
 # needs, is published as source only: it is built here into a wheel for any Python).
 GPU_WHEELS := snakemake==9.27.1 jsonschema==4.26.0 tqdm==4.70.1 pyyaml==6.0.4 \
-    scipy==1.17.1 statsmodels==0.15.0
+    scipy==1.17.1 statsmodels==0.15.0 markdown-it-py==4.3.0 mdurl==0.1.2
 GPU_SDISTS := connection_pool==0.0.3
 MANYLINUX := $(foreach tag,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014 manylinux1,--platform $(tag)_x86_64)
 # Where the Fashion-MNIST .gz files are when no mirror of config/config.yaml can be reached.

@@ -179,8 +179,8 @@ def test_the_outcome_names_the_report_and_each_models_accuracy_with_its_interval
     assert outcome_lines(report, accuracy) == [
         f"Study report: {report}",
         "Test accuracy:",
-        "  cnn  91.81% (95% CI 91.26-92.33%)",
-        "  mlp  89.23% ± 0.12 over 3 seeds (95% CI 88.61-89.82%)",
+        "  cnn  91.81% (95% CI 91.26 to 92.33%)",
+        "  mlp  89.23% ± 0.12 over 3 seeds (95% CI 88.61 to 89.82%)",
     ]
     assert outcome_lines(report, tmp_path / "none.csv") == [f"Study report: {report}"]
 
@@ -212,7 +212,7 @@ def test_smoke_run_shows_each_epoch_and_ends_with_the_report_and_accuracies(
         "Test accuracy:",
         *(
             f"  {row['model']:<{width}}  {100 * float(row['test_acc_mean']):.2f}% (95% CI "
-            f"{100 * float(row['test_acc_low']):.2f}-{100 * float(row['test_acc_high']):.2f}%)"
+            f"{100 * float(row['test_acc_low']):.2f} to {100 * float(row['test_acc_high']):.2f}%)"
             for row in table
         ),
     ]

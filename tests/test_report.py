@@ -51,7 +51,7 @@ SECTIONS = (
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The study's figure settings (dpi, panel sizes), at which the report shows its figures.
 STUDY_STYLE = yaml.safe_load((REPO / "config/config.yaml").read_text())["plots"]
-# The HTML report's text column: max-width 60em of a 16 px font (templates/report.html.j2); a
+# The HTML report's text column: max-width 60em of a 16 px font (templates/frame.html.j2); a
 # wider figure is shown scaled down to it. Text smaller than LEGIBLE_PX there is hard to read.
 REPORT_COLUMN_PX = 960
 LEGIBLE_PX = 11
@@ -501,7 +501,7 @@ def test_test_accuracy_table_lists_every_model(two_seeds: Built) -> None:
 def test_test_accuracy_table_says_how_many_seeds_and_which(one_seed: Built) -> None:
     for page in (one_seed.markdown, one_seed.html):
         table = page.split("Test accuracy of every model")[1]
-        assert re.search(r"\| cnn \| 1 \(0\) \||<td>cnn</td><td>1 \(0\)</td>", table)
+        assert re.search(r"\| cnn \| 1 \(0\) \||<td>cnn</td>\s*<td>1 \(0\)</td>", table)
 
 
 def test_cnn_curves_sentence_matches_the_last_and_best_epoch(one_seed: Built) -> None:
@@ -673,10 +673,12 @@ def test_per_class_table_lists_every_class_with_both_models(one_seed: Built) -> 
     table = one_seed.markdown.split(heading)[1]
     rows = [line for line in table.splitlines()[2:] if line.startswith("| ")][:10]
     assert rows[0] == (
-        "| T-shirt/top | 90.00% (88.0–91.7) | 80.00% (77.4–82.4) | 10.00 (8.17 to 11.94) "
+        "| T-shirt/top | 90.00% (87.98 to 91.71) | 80.00% (77.41 to 82.36) | 10.00 (8.17 to 11.94) "
         "| 1.4e-29 | cnn ahead |"
     )
-    assert rows[9].startswith("| Ankle boot | 92.00% (90.2–93.5) | 96.00% (94.6–97.0) | -4.00")
+    assert rows[9].startswith(
+        "| Ankle boot | 92.00% (90.15 to 93.53) | 96.00% (94.60 to 97.05) | -4.00"
+    )
     assert rows[9].endswith("| mlp ahead |")
     assert [row.split(" | ")[0][2:] for row in rows] == list(per_class.CLASS_NAMES)
 
@@ -685,6 +687,26 @@ def test_cost_table_shows_each_benchmarked_job(one_seed: Built) -> None:
     assert "| plot_confusion model=cnn | 12.3 | 1,024 |" in one_seed.markdown
     assert "| train model=mlp seed=0 | 8.0 | 812 |" in one_seed.markdown  # 6 + 1.5 + 0.5 s
     assert "| plot_curves model=cnn | 2.0 | n/a |" in one_seed.markdown
+
+
+def words_of_markdown(markdown: str) -> list[str]:
+    """The words a reader sees of Markdown: a figure's alt text, no table rules or markup."""
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = html.unescape(re.sub(r"[|#`]", " ", text))
+    return [word for word in text.split() if not re.fullmatch(r"-{3,}", word)]
+
+
+def words_of_html(page: str) -> list[str]:
+    """The words a reader sees of an HTML page's body: tags dropped, entities decoded."""
+    body = page.split("<body>", 1)[1]
+    return html.unescape(re.sub(r"<[^>]+>", " ", body)).split()
+
+
+@pytest.mark.parametrize("report", ["one_seed", "two_seeds"])
+def test_both_reports_say_the_same_words_in_the_same_order(report: str, request) -> None:
+    built = request.getfixturevalue(report)
+    assert words_of_html(built.html) == words_of_markdown(built.markdown)
+    assert len(words_of_html(built.html)) > 1000
 
 
 def test_html_escapes_what_it_shows(one_seed: Built, tmp_path: Path) -> None:
@@ -720,7 +742,7 @@ def test_experiments_section_lists_the_other_models_and_compares_them(
         "of comparisons.csv: better: cnn_regularized, cnn-dropout-0.5; worse: mlp."
     ) in section
     # no hidden sizes for a CNN; the interval is Wilson's over the 10,000 test images
-    assert "| cnn | cnn | 0.0 |  | 0.0 | 2,003,754 | 1 | 91.23% (90.66–91.77) |" in section
+    assert "| cnn | cnn | 0.0 |  | 0.0 | 2,003,754 | 1 | 91.23% (90.66 to 91.77) |" in section
     assert "| cnn-dropout-0.5 | cnn | 0.7 |  | 1e-05 | 2,003,754 | 1 | 95.00% (" in section
     assert "| +3.77 | 0.0012 | better |" in section
     assert "| +0.00 |  | baseline |" in section

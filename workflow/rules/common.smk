@@ -101,7 +101,7 @@ CONFUSION = "results/plots/confusion_{model}.png"
 COMPARISONS = "results/tables/comparisons.csv"
 REPORT_TEMPLATES = [
     os.path.relpath(SRC / PACKAGE / "outputs/report/templates" / name)
-    for name in ("report.html.j2", "report.md.j2")
+    for name in ("frame.html.j2", "report.md.j2")
 ]
 
 # A training restored from the result cache runs no script: one line on the console says so

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from fashion_mnist_study.core.formats import interval
+
 # Set to 1 (or true, yes) to keep the console to Snakemake's own lines (scripts, CI).
 QUIET_VARIABLE = "FASHION_MNIST_STUDY_QUIET"
 # POSIX guarantees at least 512; Linux has 4096.
@@ -179,13 +181,12 @@ def load_rows(path: Path) -> list[dict[str, str]]:
 
 
 def accuracy_text(row: Mapping[str, str]) -> str:
-    """A row of test_accuracy.csv as `91.81% (95% CI 91.26-92.33%)`, with several seeds
+    """A row of test_accuracy.csv as `91.81% (95% CI 91.26 to 92.33%)`, with several seeds
     `89.23% ± 0.12 over 3 seeds (95% CI ...)`: the Wilson interval over the test images."""
     text = f"{100 * float(row['test_acc_mean']):.2f}%"
     if int(row["n_seeds"]) > 1:
         text += f" ± {100 * float(row['test_acc_std']):.2f} over {row['n_seeds']} seeds"
-    low, high = 100 * float(row["test_acc_low"]), 100 * float(row["test_acc_high"])
-    return f"{text} (95% CI {low:.2f}-{high:.2f}%)"
+    return f"{text} (95% CI {interval(float(row['test_acc_low']), float(row['test_acc_high']))}%)"
 
 
 def outcome_lines(report: Path, test_accuracy: Path) -> list[str]:

@@ -1,5 +1,6 @@
-"""The report written: the templates of templates/ rendered to Markdown and to one
-self-contained HTML file (figures inlined), from the context the sections build."""
+"""The report written: its words rendered once, from templates/report.md.j2, to Markdown; the
+HTML page is that Markdown rendered inside a frame of styling (templates/frame.html.j2), its
+figures inlined, so that the two reports cannot say different things."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import os
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
+from markupsafe import Markup
 
 from fashion_mnist_study.core.atomic import write_text
 from fashion_mnist_study.outputs.report.numbers import ReportInputs, RunNumbers
@@ -16,27 +22,77 @@ from fashion_mnist_study.outputs.report.sections import report_context
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def data_uri(path: str) -> str:
+def data_uri(path: Path) -> str:
     """A PNG file as a data: URI, so the HTML report is one self-contained file."""
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def render(template: str, context: dict[str, object], relative_to: Path) -> str:
-    """Render templates/<template>; HTML is autoescaped, Markdown is not."""
-    environment = Environment(
+def as_markdown_text(value: object) -> Markup:
+    """A value shown as text in Markdown, and so in the HTML rendered from it: what would
+    start markup there (<, >, &) escaped, nothing else (an apostrophe stays one)."""
+    if hasattr(value, "__html__"):  # the template's own macros: already Markdown
+        return Markup(value)
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Markup(text)
+
+
+def templates(**options: object) -> Environment:
+    return Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=template.endswith(".html.j2"),
+        autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        **options,
     )
-    environment.filters["data_uri"] = data_uri
-    environment.filters["relative"] = lambda path: os.path.relpath(path, relative_to)
-    return environment.get_template(template).render(context)
+
+
+def render_markdown(context: dict[str, object], folder: Path) -> str:
+    """The report's words, tables and figures as Markdown, figures linked relative to
+    `folder`, where the Markdown file goes."""
+    environment = templates(finalize=as_markdown_text)
+    environment.filters["relative"] = lambda path: Path(os.path.relpath(path, folder)).as_posix()
+    return environment.get_template("report.md.j2").render(context)
+
+
+def unwrap_lone_images(state: StateCore) -> None:
+    """A paragraph that holds only an image is shown as a figure, not wrapped in <p>."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens[:-2]):
+        children = tokens[index + 1].children or []
+        if token.type == "paragraph_open" and [child.type for child in children] == ["image"]:
+            token.hidden = tokens[index + 2].hidden = True
+
+
+class ReportRenderer(RendererHTML):
+    """markdown-it's HTML, with each image inlined from `folder` as a captioned figure."""
+
+    def __init__(self, parser: MarkdownIt, folder: Path) -> None:
+        super().__init__(parser)
+        self.folder = folder
+
+    def image(self, tokens, idx, options, env) -> str:  # noqa: ANN001 (markdown-it's signature)
+        token = tokens[idx]
+        alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env))
+        source = data_uri(self.folder / str(token.attrGet("src")))
+        return f'<figure><img alt="{alt}" src="{source}"><figcaption>{alt}</figcaption></figure>'
+
+
+def render_html(markdown: str, folder: Path) -> str:
+    """The Markdown report as one self-contained HTML page: markdown-it (CommonMark and
+    tables, the HTML the Markdown holds kept) inside templates/frame.html.j2; the figures'
+    links are relative to `folder`."""
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    parser.core.ruler.push("unwrap_lone_images", unwrap_lone_images)
+    parser.renderer = ReportRenderer(parser, folder)
+    title = markdown.splitlines()[0].removeprefix("# ")
+    body = parser.render(markdown)
+    return templates().get_template("frame.html.j2").render(title=title, body=body)
 
 
 def write_report(inputs: ReportInputs, html_path: str, markdown_path: str) -> None:
     context = report_context(RunNumbers(inputs))
-    write_text(markdown_path, render("report.md.j2", context, Path(markdown_path).parent))
-    write_text(html_path, render("report.html.j2", context, Path(html_path).parent))
+    markdown = render_markdown(context, Path(markdown_path).parent)
+    write_text(markdown_path, markdown)
+    write_text(html_path, render_html(markdown, Path(markdown_path).parent))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
+from fashion_mnist_study.core.formats import interval
 from fashion_mnist_study.outputs.report.wording import Measure
 
 
@@ -84,10 +85,10 @@ class RunNumbers:
     def accuracy_text(self, model: str) -> str:
         """'91.23% (95% CI 90.66 to 91.77%)', with several seeds also the interval over them."""
         row = self.test_accuracy.loc[model]
-        images = f"95% CI {100 * row['test_acc_low']:.2f} to {100 * row['test_acc_high']:.2f}%"
+        images = f"95% CI {interval(row['test_acc_low'], row['test_acc_high'])}%"
         if row["n_seeds"] == 1:
             return f"{self.test_acc(model).as_pct()} ({images})"
-        seeds = f"{100 * row['test_acc_seeds_low']:.2f} to {100 * row['test_acc_seeds_high']:.2f}%"
+        seeds = f"{interval(row['test_acc_seeds_low'], row['test_acc_seeds_high'])}%"
         return (
             f"{self.test_acc(model).as_pct()} ({images} over the test images, {seeds} over seeds)"
         )

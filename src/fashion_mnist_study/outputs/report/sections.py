@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fashion_mnist_study.analysis.results import COURSEWORK
+from fashion_mnist_study.core.formats import pct
 from fashion_mnist_study.core.settings import COURSEWORK_MODELS
 from fashion_mnist_study.outputs.report import tables
 from fashion_mnist_study.outputs.report.numbers import ReportInputs, RunNumbers
@@ -14,7 +15,6 @@ from fashion_mnist_study.outputs.report.wording import (
     class_lead,
     evidence_sentence,
     experiments_summary,
-    pct,
     relative_size,
     versus,
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from fashion_mnist_study.core.formats import interval, pct
 from fashion_mnist_study.outputs.report.numbers import RunNumbers
-from fashion_mnist_study.outputs.report.wording import Measure, p_text, pct, seeds_text
+from fashion_mnist_study.outputs.report.wording import Measure, p_text, seeds_text
 
 
 def table(columns: list[str], frame: pd.DataFrame) -> dict[str, object]:
@@ -17,10 +18,7 @@ def table(columns: list[str], frame: pd.DataFrame) -> dict[str, object]:
 def points_with_interval(frame: pd.DataFrame, sign: str = "") -> list[str]:
     """Each row's difference and its 95% interval in points: '7.02 (6.40 to 7.64)'."""
     bounds = frame[["difference", "difference_low", "difference_high"]].itertuples(index=False)
-    return [
-        f"{100 * d:{sign}.2f} ({100 * low:{sign}.2f} to {100 * high:{sign}.2f})"
-        for d, low, high in bounds
-    ]
+    return [f"{100 * d:{sign}.2f} ({interval(low, high, sign)})" for d, low, high in bounds]
 
 
 def filter_errors(errors: pd.DataFrame, kernel_names: list[str]) -> dict[str, object]:
@@ -56,7 +54,7 @@ def class_comparisons(classes: pd.DataFrame) -> dict[str, object]:
     def with_interval(prefix: str) -> list[str]:
         bounds = zip(classes[f"{prefix}_low"], classes[f"{prefix}_high"], strict=True)
         return [
-            f"{pct(accuracy)} ({100 * low:.1f}–{100 * high:.1f})"
+            f"{pct(accuracy)} ({interval(low, high)})"
             for accuracy, (low, high) in zip(classes[prefix], bounds, strict=True)
         ]
 
@@ -139,7 +137,7 @@ def experiments(frame: pd.DataFrame) -> dict[str, object]:
             params=frame["params"].map("{:,}".format),
             seeds=frame["seeds"],
             test_acc=[
-                f"{Measure(mean, std, n).as_pct()} ({100 * low:.2f}–{100 * high:.2f})"
+                f"{Measure(mean, std, n).as_pct()} ({interval(low, high)})"
                 for mean, std, n, low, high in frame[
                     ["test_acc_mean", "test_acc_std", "seeds", "test_acc_low", "test_acc_high"]
                 ].itertuples(index=False)

@@ -9,10 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from fashion_mnist_study.analysis.evidence import MCNEMAR
-
-
-def pct(fraction: float) -> str:
-    return f"{100 * fraction:.2f}%"
+from fashion_mnist_study.core.formats import interval, pct
 
 
 def relative_size(a: int, b: int) -> str:
@@ -62,7 +59,7 @@ def p_text(p: float) -> str:
 
 
 def points_interval(low: float, high: float) -> str:
-    return f"95% CI {100 * low:.2f} to {100 * high:.2f}"
+    return f"95% CI {interval(low, high)}"
 
 
 def lead_text(row: pd.Series, first: str, second: str) -> str:
