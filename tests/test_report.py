@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from PIL import Image
 
@@ -268,7 +269,13 @@ def make_figures(data: Synthetic, root: Path | None = None) -> dict[str, Path]:
     )
     plots.plot_image_groups(groups, figures["examples"], STYLE)
     figures["experiments"] = root / "experiments.png"
-    plots.plot_experiments(curves, figures["experiments"], STYLE)
+    table = pd.read_csv(
+        data.paths["root"] / "tables/experiments.csv", keep_default_na=False, na_values=""
+    )
+    ranking = list(table.sort_values("test_acc_mean", ascending=False)["model"])
+    plots.plot_experiments(curves, figures["experiments"], STYLE, ranking, baseline="cnn")
+    figures["experiments_settings"] = root / "experiments_settings.png"
+    plots.plot_setting_slices(table, figures["experiments_settings"], STYLE)
     figures["comparisons"] = root / "comparisons.png"
     compared = pd.read_csv(data.paths["root"] / "tables/comparisons.csv")
     plots.plot_comparisons(compared, figures["comparisons"], STYLE, alpha=0.05)
@@ -293,6 +300,7 @@ def build_report(
         mlp_vs_cnn=str(figures["mlp_vs_cnn"]),
         experiments=str(root / "tables/experiments.csv"),
         experiments_plot=str(figures["experiments"]),
+        experiments_settings_plot=str(figures["experiments_settings"]),
         comparisons=str(root / "tables/comparisons.csv"),
         class_comparisons=str(root / "tables/class_comparisons.csv"),
         comparisons_plot=str(figures["comparisons"]),
@@ -372,6 +380,43 @@ def illegible_text(fig, png: Path, dpi: int) -> dict[str, float]:
     return {text: px for text, px in shown.items() if px < LEGIBLE_PX}
 
 
+def drawn_texts(fig, renderer) -> list[tuple[Text, object]]:
+    """The texts `fig` shows, each with its box as drawn: tick labels only of the ticks in
+    view (an axis keeps labels for ticks beyond its limits, which it does not draw), nothing
+    of axes turned off."""
+    hidden = {id(text) for ax in fig.axes if not ax.axison for text in ax.findobj(Text)}
+    for ax in fig.axes:
+        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            low, high = min(low, high), max(low, high)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                    hidden.update({id(tick.label1), id(tick.label2)})
+    return [
+        (text, text.get_window_extent(renderer))
+        for text in fig.findobj(Text)
+        if text.get_text().strip() and text.get_visible() and id(text) not in hidden
+    ]
+
+
+def overlapping_texts(fig) -> list[tuple[str, str]]:
+    """Pairs of texts of `fig` whose boxes overlap as drawn: a label over another. Tick labels
+    of one axis turned by the same angle are left out: their upright boxes overlap where the
+    turned texts do not, and the ticks' spacing keeps them apart."""
+    renderer = FigureCanvasAgg(fig).get_renderer()  # the figure is closed once saved
+    fig.draw(renderer)
+    texts = drawn_texts(fig, renderer)
+    turned = {id(text) for text, _ in texts if text.get_rotation() % 180}
+    return [
+        (a.get_text(), b.get_text())
+        for i, (a, box_a) in enumerate(texts)
+        for b, box_b in texts[i + 1 :]
+        if not (id(a) in turned and id(b) in turned and a.get_rotation() == b.get_rotation())
+        and box_a.overlaps(box_b)
+        and min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1
+        and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1
+    ]
+
+
 def test_every_figure_text_is_legible_in_the_report(
     one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -390,6 +435,8 @@ def test_every_figure_text_is_legible_in_the_report(
     assert len(saved) == len(figures)
     illegible = {Path(path).name: illegible_text(fig, Path(path), dpi) for fig, path, dpi in saved}
     assert {name: texts for name, texts in illegible.items() if texts} == {}
+    overlaps = {Path(path).name: overlapping_texts(fig) for fig, path, _ in saved}
+    assert {name: pairs for name, pairs in overlaps.items() if pairs} == {}
 
 
 @pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
@@ -397,7 +444,7 @@ def test_plots_write_valid_png_files(study: str, request) -> None:
     figures = request.getfixturevalue(study).figures
     confusion = {f"confusion_{model}" for model in MODELS}
     expected = {"filters", *MODELS, "overfitting", "mlp_vs_cnn", *confusion, "examples"}
-    assert set(figures) == {*expected, "experiments", "comparisons"}
+    assert set(figures) == {*expected, "experiments", "experiments_settings", "comparisons"}
     for path in figures.values():
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         with Image.open(path) as image:
@@ -415,35 +462,44 @@ def test_report_has_every_section(study: str, request) -> None:
     built = request.getfixturevalue(study)
     for heading in SECTIONS:
         assert re.search(rf"^## {re.escape(heading)}", built.markdown, re.MULTILINE), heading
-        assert re.search(rf"<h2>{re.escape(heading)}", built.html), heading
+        assert re.search(rf"<h2[^>]*>{re.escape(heading)}", built.html), heading
 
 
 @pytest.mark.parametrize("study", ["one_seed", "two_seeds"])
 def test_html_is_self_contained(study: str, request) -> None:
     built = request.getfixturevalue(study)
     sources = re.findall(r"""\bsrc\s*=\s*["']?([^"'\s>]*)""", built.html)
-    # filters, three curves, overfitting, mlp_vs_cnn, two confusion matrices, the examples,
-    # the comparisons
-    assert len(sources) == 10
+    # the findings' mlp_vs_cnn, filters, three curves, overfitting, mlp_vs_cnn, two confusion
+    # matrices, the examples, the comparisons
+    assert len(sources) == 11
     assert all(source.startswith("data:image/png;base64,") for source in sources)
     assert 'src="http' not in built.html
-    assert not re.search(r"\bhref\s*=", built.html)
+    targets = re.findall(r'\bhref="([^"]*)"', built.html)  # only to its own sections
+    assert len(targets) == 9
+    assert {target.removeprefix("#") for target in targets} <= set(
+        re.findall(r'id="([^"]+)"', built.html)
+    )
     assert "<link" not in built.html and "<script" not in built.html
     assert "url(" not in built.html
 
 
 def test_html_embeds_the_figures_themselves(one_seed: Built) -> None:
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', one_seed.html)
-    assert base64.b64decode(embedded[0]) == one_seed.figures["filters"].read_bytes()
+    assert base64.b64decode(embedded[0]) == one_seed.figures["mlp_vs_cnn"].read_bytes()  # findings
+    assert base64.b64decode(embedded[1]) == one_seed.figures["filters"].read_bytes()
     # section 3 compares two models; with only the study's, no experiments figure
-    shown = set(one_seed.figures) - {"confusion_cnn_regularized", "experiments"}
+    shown = set(one_seed.figures) - {
+        "confusion_cnn_regularized",
+        "experiments",
+        "experiments_settings",
+    }
     expected = {one_seed.figures[name].read_bytes() for name in shown}
     assert {base64.b64decode(data) for data in embedded} == expected
 
 
 def test_markdown_links_the_figures_relative_to_the_report(one_seed: Built) -> None:
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", one_seed.markdown)
-    assert len(links) == 10
+    assert len(links) == 11
     assert all(not Path(link).is_absolute() for link in links)
     assert "../plots/filters.png" in links
 
@@ -500,7 +556,7 @@ def test_test_accuracy_table_lists_every_model(two_seeds: Built) -> None:
 
 def test_test_accuracy_table_says_how_many_seeds_and_which(one_seed: Built) -> None:
     for page in (one_seed.markdown, one_seed.html):
-        table = page.split("Test accuracy of every model")[1]
+        table = page.split("Test accuracy of every model")[-1]
         assert re.search(r"\| cnn \| 1 \(0\) \||<td>cnn</td>\s*<td>1 \(0\)</td>", table)
 
 
@@ -692,6 +748,9 @@ def test_cost_table_shows_each_benchmarked_job(one_seed: Built) -> None:
 def words_of_markdown(markdown: str) -> list[str]:
     """The words a reader sees of Markdown: a figure's alt text, no table rules or markup."""
     text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"\[([^\]]*)\]\(#[^)]*\)", r"\1", text)  # a link to a section: its words
+    text = re.sub(r"<[^>]+>", " ", text)  # the HTML it holds (a figure's frame, a fold)
+    text = re.sub(r"^- ", " ", text, flags=re.MULTILINE)  # a list's bullets
     text = html.unescape(re.sub(r"[|#`]", " ", text))
     return [word for word in text.split() if not re.fullmatch(r"-{3,}", word)]
 

@@ -15,7 +15,7 @@ from fashion_mnist_study.analysis.results import mean_and_spread
 from fashion_mnist_study.study.predictions import stack_predictions
 
 # The study's own questions: does regularization help the CNN, does the CNN beat the MLP?
-STUDY_PAIRS = (("cnn_regularized", "cnn"), ("cnn", "mlp"))
+COURSEWORK_PAIRS = (("cnn_regularized", "cnn"), ("cnn", "mlp"))
 CLASS_PAIR = ("cnn", "mlp")
 
 # acc_a: the first model's mean test accuracy over its seeds; _low/_high its Wilson interval
@@ -118,7 +118,7 @@ def compared_pairs(
     """The study's pairs, then every other model against `baseline` and, for a model a sweep
     made, against the sweep's base too (what the sweep changed: `mlp-precision-bfloat16`
     against `mlp`); a pair already listed (in either order) is not repeated."""
-    pairs = list(STUDY_PAIRS)
+    pairs = list(COURSEWORK_PAIRS)
     for model in models:
         for reference in (baseline, (sweep_bases or {}).get(model)):
             if reference in (None, model) or {model, reference} in map(set, pairs):

@@ -13,10 +13,11 @@ from pandas.api.typing import SeriesGroupBy
 from fashion_mnist_study.core.checksums import check_output, read_result, result_of_output
 
 # Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
-# differ between any two runs of the same settings: what the run cost, and the checksums of
-# files that hold timings.
+# differ between any two runs of the same settings: where and at what cost it ran, and the
+# checksums of files that hold timings.
 RUN_KEYS = frozenset(
     {
+        "processor",
         "seconds",
         "seconds_this_run",
         "seconds_before_first_step",

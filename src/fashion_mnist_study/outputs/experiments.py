@@ -10,6 +10,10 @@ from fashion_mnist_study.analysis.comparisons import interval_columns
 from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
 from fashion_mnist_study.core.settings import varying_settings
 
+# Past this many models, a sweep's: the report's experiments section opens with a leaderboard
+# and the figure of every model's curves labels only the best few.
+MANY_MODELS = 8
+
 SUMMARY_COLUMNS = [
     "params",
     "epochs",

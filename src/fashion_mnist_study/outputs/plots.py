@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 
 from fashion_mnist_study.analysis.results import Curves  # noqa: E402
 from fashion_mnist_study.core.atomic import atomic_path  # noqa: E402
+from fashion_mnist_study.outputs.experiments import MANY_MODELS  # noqa: E402
 
 if TYPE_CHECKING:  # examples imports torchvision, which no other plot job needs
     from fashion_mnist_study.analysis.examples import ImageGroup
@@ -23,6 +24,9 @@ COLORS = {"cnn": "tab:blue", "cnn_regularized": "tab:green", "mlp": "tab:orange"
 OTHER_COLORS = ["tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
 LINESTYLES = ["-", "--", ":", "-."]
 LABELS = {"cnn": "CNN", "cnn_regularized": "CNN + dropout/weight decay", "mlp": "MLP"}
+# A figure of many models labels this many, the best, beside the baseline.
+HIGHLIGHTED = 5
+LABEL_SIZE = 8
 
 
 def _save(fig: plt.Figure, path: str | os.PathLike[str], dpi: int) -> None:
@@ -168,17 +172,128 @@ def plot_overfitting(curves: dict[str, Curves], path: str, style: dict) -> None:
     )
 
 
-def plot_experiments(curves: dict[str, Curves], path: str, style: dict) -> None:
-    """Validation accuracy per epoch of every model trained, the study's and the others."""
-    _compare_models(
-        curves,
-        "val_acc",
-        "validation accuracy (%)",
-        "Validation accuracy of every model",
-        path,
-        style,
-        legend_outside=len(curves) > 4,
+def plot_experiments(
+    curves: dict[str, Curves], path: str, style: dict, ranking: list[str], baseline: str
+) -> None:
+    """Validation accuracy per epoch of every model trained. Up to MANY_MODELS, each in its
+    own colour with a legend; beyond, the best few of `ranking` (models, best first) and the
+    baseline in colour, each labelled at its line's end, the others thin and grey."""
+    title, ylabel = "Validation accuracy of every model", "validation accuracy (%)"
+    if len(curves) <= MANY_MODELS:
+        _compare_models(
+            curves, "val_acc", ylabel, title, path, style, legend_outside=len(curves) > 4
+        )
+        return
+    shown = list(dict.fromkeys([*ranking[:HIGHLIGHTED], baseline]))
+    fig, ax = plt.subplots(figsize=(style["panel_width"] * 1.4, style["panel_height"]))
+    for model, model_curves in curves.items():
+        if model not in shown:
+            ax.plot(
+                model_curves.epochs,
+                100 * model_curves.val_acc.mean(axis=0),
+                color="0.75",
+                linewidth=0.7,
+                zorder=1,
+            )
+    ends = {}
+    for i, model in enumerate(shown):
+        model_curves = curves[model]
+        color = OTHER_COLORS[i % len(OTHER_COLORS)] if model != baseline else "black"
+        mean = 100 * model_curves.val_acc.mean(axis=0)
+        ax.plot(model_curves.epochs, mean, color=color, linewidth=1.6, zorder=2)
+        ends[model] = (model_curves.epochs[-1], mean[-1], color)
+    _label_line_ends(ax, ends, baseline)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}: the {HIGHLIGHTED} best by test accuracy and the baseline")
+    _epoch_axis(ax, max((c.epochs for c in curves.values()), key=len))
+    _save(fig, path, style["dpi"])
+
+
+def _label_line_ends(
+    ax: plt.Axes, ends: dict[str, tuple[float, float, str]], baseline: str
+) -> None:
+    """Each line's name beside its last point, right of the axes, moved apart vertically
+    where the lines end close together, so that no two labels overlap."""
+    ax.figure.canvas.draw()  # the axes' final size, to convert a label's height to data units
+    low, high = ax.get_ylim()
+    points_per_unit = ax.get_window_extent().height * 72 / ax.figure.dpi / (high - low)
+    gap = 1.3 * LABEL_SIZE / points_per_unit
+    order = sorted(ends, key=lambda model: ends[model][1])
+    placed: list[float] = []
+    for model in order:
+        wanted = ends[model][1]
+        placed.append(max(wanted, placed[-1] + gap) if placed else wanted)
+    overflow = max(0.0, placed[-1] - high) if placed else 0.0
+    for model, y in zip(order, placed, strict=True):
+        x, _, color = ends[model]
+        name = f"{model} (baseline)" if model == baseline else model
+        ax.annotate(
+            name,
+            (1.01, y - overflow),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=LABEL_SIZE,
+            color=color,
+            annotation_clip=False,
+        )
+
+
+def plot_setting_slices(table: pd.DataFrame, path: str, style: dict) -> None:
+    """One small panel per setting that differs between the models (experiments.csv's
+    columns between `architecture` and `params`): each model's test accuracy with its 95%
+    interval against its value of the setting, values in order along the axis, so that which
+    setting matters shows at a glance. Models without the setting are left out of its panel."""
+    settings = list(table.columns[2 : table.columns.get_loc("params")])
+    columns = min(3, max(1, len(settings)))
+    rows = max(1, -(-len(settings) // columns))
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        squeeze=False,
+        layout="constrained",
+        figsize=(style["panel_width"] * 0.7 * columns, style["panel_height"] * 0.8 * rows),
     )
+    for ax in axes.flat[len(settings) :]:
+        ax.set_axis_off()
+    if not settings:
+        axes[0, 0].text(0.5, 0.5, "every model has the same settings", ha="center", va="center")
+    for ax, setting in zip(axes.flat, settings, strict=False):
+        _slice(ax, table, setting)
+    fig.suptitle("Test accuracy against each setting that differs (95% intervals)")
+    _save(fig, path, style["dpi"])
+
+
+def _slice(ax: plt.Axes, table: pd.DataFrame, setting: str) -> None:
+    rows = table[table[setting].astype(str) != ""]
+    values = sorted(rows[setting].astype(str).unique(), key=_setting_order)
+    position = {value: i for i, value in enumerate(values)}
+    x = rows[setting].astype(str).map(position).to_numpy(dtype=float)
+    spread = np.linspace(-0.15, 0.15, len(rows)) if len(rows) > 1 else np.zeros(1)
+    mean = 100 * rows["test_acc_mean"].to_numpy()
+    errors = [mean - 100 * rows["test_acc_low"].to_numpy(), 100 * rows["test_acc_high"] - mean]
+    ax.errorbar(
+        x + spread,
+        mean,
+        yerr=errors,
+        fmt="o",
+        markersize=3,
+        color="tab:blue",
+        ecolor="0.6",
+        elinewidth=0.8,
+    )
+    ax.set_xticks(range(len(values)), values, rotation=30 if len(values) > 4 else 0)
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_xlabel(setting)
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _setting_order(value: str) -> tuple[int, float, str]:
+    """Numbers by size, then any other values by name."""
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
 
 
 def plot_validation_accuracy(curves: dict[str, Curves], path: str, style: dict, title: str) -> None:

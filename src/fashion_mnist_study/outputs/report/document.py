@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -48,12 +49,34 @@ def templates(**options: object) -> Environment:
     )
 
 
+def anchor(title: str) -> str:
+    """A heading's anchor as GitHub makes it for a Markdown file, and so the HTML page too:
+    lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def contents(markdown: str) -> str:
+    """A link to each section (## heading) of `markdown`, named by the heading up to a colon."""
+    titles = re.findall(r"^## (.+)$", markdown, re.MULTILINE)
+    return " · ".join(f"[{title.split(':')[0]}](#{anchor(title)})" for title in titles)
+
+
 def render_markdown(context: dict[str, object], folder: Path) -> str:
     """The report's words, tables and figures as Markdown, figures linked relative to
-    `folder`, where the Markdown file goes."""
+    `folder`, where the Markdown file goes; rendered twice, the second time with the links to
+    the sections the first one holds."""
     environment = templates(finalize=as_markdown_text)
     environment.filters["relative"] = lambda path: Path(os.path.relpath(path, folder)).as_posix()
-    return environment.get_template("report.md.j2").render(context)
+    template = environment.get_template("report.md.j2")
+    return template.render({**context, "contents": contents(template.render(context, contents=""))})
+
+
+def name_headings(state: StateCore) -> None:
+    """Each heading gets its anchor as its id, for the links to the sections."""
+    tokens = state.tokens
+    for token, inline in zip(tokens, tokens[1:], strict=False):
+        if token.type == "heading_open":
+            token.attrSet("id", anchor(inline.content))
 
 
 def unwrap_lone_images(state: StateCore) -> None:
@@ -85,6 +108,7 @@ def render_html(markdown: str, folder: Path) -> str:
     links are relative to `folder`."""
     parser = MarkdownIt("commonmark", {"html": True}).enable("table")
     parser.core.ruler.push("unwrap_lone_images", unwrap_lone_images)
+    parser.core.ruler.push("name_headings", name_headings)
     parser.renderer = ReportRenderer(parser, folder)
     title = markdown.splitlines()[0].removeprefix("# ")
     body = parser.render(markdown)

@@ -3,7 +3,9 @@ model: what the report job reads (ReportInputs), and each measure over seeds (Me
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -27,6 +29,7 @@ class ReportInputs:
     cnn_vs_mlp_examples: str
     experiments: str  # results/tables/experiments.csv
     experiments_plot: str
+    experiments_settings_plot: str  # test accuracy against each setting that differs
     comparisons: str  # results/tables/comparisons.csv
     class_comparisons: str  # results/tables/class_comparisons.csv
     comparisons_plot: str
@@ -118,3 +121,48 @@ class RunNumbers:
             if n == 1
             else f"{n} seeds per model; numbers are mean ± sample standard deviation"
         )
+
+    def trained(self) -> str:
+        """When and where the trainings ran, from their results: '2026-12-04 on cpu (AMD
+        EPYC), 1 thread each'."""
+        results = self.results
+        stamps = results.get("trained_at", pd.Series(dtype=object))
+        days = sorted({stamp[:10] for stamp in stamps if isinstance(stamp, str)})
+        when = " to ".join(dict.fromkeys([days[0], days[-1]])) if days else "at a date not recorded"
+        where = []
+        for device, group in results.groupby("device", sort=False):
+            processors = group["processor"].dropna().unique() if "processor" in group else []
+            threads = sorted(group["threads"].unique()) if "threads" in group else []
+            text = f"{device} ({', '.join(processors)})" if len(processors) else str(device)
+            if device == "cpu" and threads:
+                count = "/".join(map(str, threads))
+                text += f", {count} thread{'s' if threads != [1] else ''} each"
+            where.append(text)
+        return f"{when} on {' and '.join(where)}"
+
+    def fixed_settings(self, varying: list[str]) -> str:
+        """The settings every model shares, from their results: 'batch_size 64, epochs 30'."""
+        settings = [result for result in self.results["settings"] if isinstance(result, dict)]
+        keys = sorted({key for section in settings for key in section} - {"name", *varying})
+        shared = {
+            key: settings[0].get(key)
+            for key in keys
+            if len({repr(section.get(key)) for section in settings}) == 1
+        }
+        return ", ".join(f"{key} {value}" for key, value in shared.items())
+
+
+def source_revision() -> str:
+    """The commit of the workflow's checkout that made the report ('b835f00', '-dirty' with
+    uncommitted changes), or 'not a git checkout'."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "not a git checkout"
+    return described.stdout.strip() if described.returncode == 0 else "not a git checkout"

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from fashion_mnist_study.analysis.comparisons import COURSEWORK_PAIRS
 from fashion_mnist_study.analysis.results import COURSEWORK
 from fashion_mnist_study.core.formats import pct
 from fashion_mnist_study.core.settings import COURSEWORK_MODELS
+from fashion_mnist_study.outputs.experiments import MANY_MODELS
 from fashion_mnist_study.outputs.report import tables
-from fashion_mnist_study.outputs.report.numbers import ReportInputs, RunNumbers
+from fashion_mnist_study.outputs.report.numbers import RunNumbers, source_revision
 from fashion_mnist_study.outputs.report.wording import (
     class_lead,
     evidence_sentence,
     experiments_summary,
+    finding,
     relative_size,
     versus,
 )
@@ -152,15 +155,53 @@ def comparisons_section(run: RunNumbers) -> dict[str, object]:
     }
 
 
-def experiments_section(inputs: ReportInputs) -> dict[str, object]:
-    """The models beyond the study's three, and the comparison of every model."""
+def experiments_section(run: RunNumbers) -> dict[str, object]:
+    """The models beyond the study's three, and the comparison of every model; past
+    MANY_MODELS (a sweep's), a leaderboard first, then test accuracy against each setting."""
+    inputs = run.inputs
     frame = pd.read_csv(inputs.experiments, keep_default_na=False, na_values="")
-    return {
+    varying = list(frame.columns[2 : frame.columns.get_loc("params")])
+    section = {
         "extra": [model for model in frame["model"] if model not in COURSEWORK_MODELS],
         "baseline": inputs.baseline,
         "summary": experiments_summary(frame, inputs.baseline, inputs.alpha),
         "table": tables.experiments(frame),
         "figure": figure(inputs.experiments_plot, "Validation accuracy of every model"),
+        "count": len(frame),
+        "leaderboard": None,
+    }
+    if len(frame) > MANY_MODELS:
+        best = frame.loc[frame["test_acc_mean"].idxmax(), "model"]
+        marks = {model: "(coursework)" for model in COURSEWORK_MODELS}
+        marks[best] = ("★ best " + marks.get(best, "")).strip()
+        section["leaderboard"] = tables.leaderboard(frame, varying, marks)
+        section["fixed"] = run.fixed_settings(varying)
+        section["slices"] = figure(
+            inputs.experiments_settings_plot, "Test accuracy against each setting that differs"
+        )
+    return section
+
+
+def findings_section(run: RunNumbers) -> dict[str, object]:
+    """What the run found, for the report's first screen: the coursework's three models'
+    test accuracies beside the coursework's, its two questions answered in one line each, the
+    MLP-vs-CNN figure, and when, where and at what cost the run was made."""
+    coursework = {
+        "cnn": pct(COURSEWORK["cnn_test_acc"]),
+        "cnn_regularized": pct(COURSEWORK["cnn_regularized_test_acc"]),
+        "mlp": f"{pct(COURSEWORK['mlp_test_acc'])} (its CNN: "
+        f"{pct(COURSEWORK['mlp_vs_cnn_cnn_test_acc'])})",
+    }
+    questions = {("cnn_regularized", "cnn"): "Regularization", ("cnn", "mlp"): "CNN vs MLP"}
+    costs = tables.job_costs(run.inputs.benchmarks, run.results)
+    return {
+        "table": tables.findings(run, coursework),
+        "lines": [finding(run.comparison(*pair), questions[pair]) for pair in COURSEWORK_PAIRS],
+        "figure": figure(run.inputs.mlp_vs_cnn, "Validation accuracy of the MLP and the CNN"),
+        "trained": run.trained(),
+        "revision": source_revision(),
+        "job_minutes": f"{sum(seconds for _, seconds, _ in costs) / 60:.1f}",
+        "jobs": len(costs),
     }
 
 
@@ -174,6 +215,7 @@ def report_context(run: RunNumbers) -> dict[str, object]:
         "mlp_vs_cnn": mlp_vs_cnn_section(run),
         "accuracy_table": tables.test_accuracy(run),
         "comparisons": comparisons_section(run),
-        "experiments": experiments_section(run.inputs),
-        "cost_table": tables.cost(run.inputs.benchmarks, run.results),
+        "experiments": experiments_section(run),
+        "cost_table": tables.cost(tables.job_costs(run.inputs.benchmarks, run.results)),
+        "findings": findings_section(run),
     }

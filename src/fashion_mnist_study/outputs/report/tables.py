@@ -167,23 +167,77 @@ def experiments(frame: pd.DataFrame) -> dict[str, object]:
     return table(columns, shown)
 
 
-def cost(benchmarks: dict[str, str], results: pd.DataFrame) -> dict[str, object]:
-    """Per job: its wall seconds and peak resident memory, from Snakemake's benchmark files;
-    for the training jobs, which Snakemake cannot benchmark (they are cached), as they
-    measured themselves: start-up and training seconds, peak memory."""
-    rows = []
+def job_costs(benchmarks: dict[str, str], results: pd.DataFrame) -> list[tuple[str, float, float]]:
+    """Per job: its wall seconds and peak resident memory (MB; NaN where not sampled), from
+    Snakemake's benchmark files; for the training jobs, which Snakemake cannot benchmark (they
+    are cached), as they measured themselves: start-up and training seconds, peak memory."""
+    costs = []
     for job, path in benchmarks.items():
         measured = pd.read_csv(path, sep="\t", na_values=["-", "NA"]).iloc[0]
-        rss = measured["max_rss"]
-        rows.append([job, f"{measured['s']:.1f}", "n/a" if pd.isna(rss) else f"{rss:,.0f}"])
+        costs.append((job, float(measured["s"]), float(measured["max_rss"])))
     for result in results.to_dict("records"):
         seconds = result["seconds"] + sum(result["seconds_before_first_step"].values())
-        rows.append(
-            [
-                f"train model={result['model']} seed={result['seed']}",
-                f"{seconds:.1f}",
-                f"{result['peak_rss_mb']:,.0f}",
-            ]
-        )
+        job = f"train model={result['model']} seed={result['seed']}"
+        costs.append((job, seconds, float(result["peak_rss_mb"])))
+    return costs
+
+
+def cost(costs: list[tuple[str, float, float]]) -> dict[str, object]:
+    """job_costs as a table: job, seconds, peak memory (MB)."""
+    rows = [
+        [job, f"{seconds:.1f}", "n/a" if pd.isna(rss) else f"{rss:,.0f}"]
+        for job, seconds, rss in costs
+    ]
     columns = ["job", "seconds", "peak memory (MB)"]
     return table(columns, pd.DataFrame(rows, columns=columns))
+
+
+def findings(run: RunNumbers, coursework: dict[str, str]) -> dict[str, object]:
+    """The coursework's models: test accuracy with its interval beside the coursework's."""
+    models = list(coursework)
+    accuracy = run.test_accuracy.loc[models]
+    return table(
+        ["model", "test accuracy (95% CI)", "the coursework"],
+        pd.DataFrame(
+            {
+                "model": models,
+                "accuracy": [
+                    f"{run.test_acc(model).as_pct()} ({interval(low, high)})"
+                    for model, low, high in zip(
+                        models, accuracy["test_acc_low"], accuracy["test_acc_high"], strict=True
+                    )
+                ],
+                "coursework": [coursework[model] for model in models],
+            }
+        ),
+    )
+
+
+def leaderboard(
+    frame: pd.DataFrame, settings: list[str], marks: dict[str, str]
+) -> dict[str, object]:
+    """experiments.csv as a leaderboard: every model by test accuracy, best first (missing
+    last), its interval, its difference from the baseline and the verdict; of the settings,
+    only `settings`; `marks` beside a model's name (the best, the coursework's models)."""
+    ranked = frame.sort_values("test_acc_mean", ascending=False, na_position="last", kind="stable")
+    accuracy = [
+        "" if pd.isna(mean) else f"{Measure(mean, std, n).as_pct()} ({interval(low, high)})"
+        for mean, std, n, low, high in ranked[
+            ["test_acc_mean", "test_acc_std", "seeds", "test_acc_low", "test_acc_high"]
+        ].itertuples(index=False)
+    ]
+    shown = pd.DataFrame(
+        {
+            "rank": range(1, len(ranked) + 1),
+            "model": [
+                f"{model} {marks[model]}".strip() if model in marks else model
+                for model in ranked["model"]
+            ],
+            **{setting: ranked[setting].fillna("").astype(str) for setting in settings},
+            "test accuracy (95% CI)": accuracy,
+            "vs baseline (points)": (100 * ranked["vs_baseline"]).map("{:+.2f}".format),
+            "p (Holm)": ranked["p_holm"].map(lambda p: "" if pd.isna(p) else p_text(p)),
+            "verdict": ranked["verdict"],
+        }
+    )
+    return table(list(shown.columns), shown)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from fashion_mnist_study.analysis.evidence import MCNEMAR
 from fashion_mnist_study.core.formats import interval, pct
+from fashion_mnist_study.outputs.experiments import MANY_MODELS
 
 
 def relative_size(a: int, b: int) -> str:
@@ -148,14 +149,32 @@ def seeds_text(seeds: object) -> str:
 
 
 def experiments_summary(frame: pd.DataFrame, baseline: str, alpha: float) -> str:
-    """The verdicts against the baseline in one sentence."""
+    """The verdicts against the baseline in one sentence: the models by verdict, or past
+    MANY_MODELS others, how many of them each verdict has."""
     others = frame[frame["model"] != baseline]
-    groups = {
-        verdict: ", ".join(others.loc[others["verdict"] == verdict, "model"])
-        for verdict in ("better", "worse", "not distinguishable")
-    }
-    listed = "; ".join(f"{verdict}: {models}" for verdict, models in groups.items() if models)
+    verdicts = ("better", "worse", "not distinguishable")
+    if len(others) >= MANY_MODELS:
+        counts = others["verdict"].value_counts()
+        listed = ", ".join(f"{int(counts.get(verdict, 0))} {verdict}" for verdict in verdicts)
+    else:
+        groups = {
+            verdict: ", ".join(others.loc[others["verdict"] == verdict, "model"])
+            for verdict in verdicts
+        }
+        listed = "; ".join(f"{verdict}: {models}" for verdict, models in groups.items() if models)
     return (
         f"Against the baseline, {baseline}, at α = {alpha:g} after Holm's correction over "
         f"every comparison of comparisons.csv: {listed}."
+    )
+
+
+def finding(row: pd.Series, question: str) -> str:
+    """One of the study's comparisons in one line: 'Regularization (cnn_regularized vs cnn):
+    +0.88 points (95% CI +0.42 to +1.34), McNemar exact p = 2.0e-04 after Holm's correction:
+    cnn_regularized ahead.'"""
+    difference = f"{100 * row['difference']:+.2f} points"
+    bounds = interval(row["difference_low"], row["difference_high"], sign="+")
+    return (
+        f"{question} ({row['model_a']} vs {row['model_b']}): {difference} (95% CI {bounds}), "
+        f"{row['test']} p = {p_text(row['p_holm'])} after Holm's correction: {row['verdict']}."
     )

@@ -22,7 +22,7 @@ from torch import nn
 
 from fashion_mnist_study.core.atomic import atomic_path, write_text
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
-from fashion_mnist_study.core.hardware import usable_cpus
+from fashion_mnist_study.core.hardware import processor_name, usable_cpus
 from fashion_mnist_study.core.settings import ModelSettings
 from fashion_mnist_study.study.devices import (
     device_name,
@@ -255,6 +255,7 @@ def finish_run(
         "params": count_parameters(run.model),
         "epochs": settings.epochs,
         "device": device_name(device),
+        "processor": processor_name(),
         "threads": run.threads,
         "seconds": round(sum(r["seconds"] for r in run.rows), 3),
         "seconds_this_run": round(training_seconds, 3),
