@@ -27,8 +27,13 @@ import pytest
 import yaml
 from conftest import REPO, SMOKE, snakemake
 
-from fashion_mnist_study.analysis.comparisons import COMPARISON_COLUMNS, TEST_ACCURACY_COLUMNS
+from fashion_mnist_study.analysis.comparisons import (
+    COMPARISON_COLUMNS,
+    TEST_ACCURACY_COLUMNS,
+    compared_pairs,
+)
 from fashion_mnist_study.core.checksums import seal_of
+from fashion_mnist_study.core.config import model_sections, sweep_bases
 from fashion_mnist_study.outputs.experiments import SUMMARY_COLUMNS
 from fashion_mnist_study.tools import docs_results
 from fashion_mnist_study.tools.gpu_check import copy_workflow
@@ -387,3 +392,33 @@ def test_wrapped_lines_never_start_a_block_and_keep_numbers_with_their_units() -
     assert all(len(line) <= 100 or " " not in line[100:] for line in lines)
     assert not any(docs_results.BLOCK_START.match(line) for line in lines[1:])
     assert any("12 min 05 s" in line for line in lines) and "1.11 GB" in lines[-1]
+
+
+NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+
+
+def test_the_evidence_page_counts_a_sweeps_comparisons_as_the_code_does() -> None:
+    """docs/evidence.md's smoke run: the sweep it shows makes as many comparisons as it says
+    (the study's pairs, every model against the baseline, every swept model against its base)."""
+    text = " ".join((REPO / "docs/evidence.md").read_text().split())
+    sweep = yaml.safe_load(re.search(r"the sweep `(\{base: [^`]*\})`", text)[1])
+    said = re.search(r"now makes (\w+) comparisons", text)[1]
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["sweeps"] = [sweep]
+    models = list(model_sections(config))
+    pairs = compared_pairs(models, config["experiments"]["baseline"], sweep_bases(config))
+    assert NUMBER_WORDS[len(pairs)] == said, pairs
