@@ -157,7 +157,7 @@ docs: setup
 
 # The latest full run, written once in docs/latest-run/ (run.yaml and the run's tables), into
 # README.md, docs/study.md and docs/speed.md between their markers. A new finished run:
-# make docs-results RUN_ARGS="--from DIR --command ... --machine ... --wall-time ... --load ..."
+# make docs-results RUN_ARGS="--from DIR --command ... --jobs ... --machine ... --wall-time ... --load ..."
 RUN_ARGS ?=
 docs-results: setup
 	$(BIN)/python -m fashion_mnist_study.tools.docs_results $(RUN_ARGS)
