@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import REPO, SMOKE, TINY, copy_workflow, snakemake
+from helpers import MODELS
 
 from fashion_mnist_study.analysis.results import check_outputs
 from fashion_mnist_study.cache.entries import RULE_OUTPUTS, find_entries, listing
@@ -324,7 +325,7 @@ def test_a_run_stores_read_only_entries_the_config_is_seen_to_use(
     listed = run_command(workdir, cache, "list", *TINY, "--csv", "list.csv")
     assert listed.returncode == 0, listed.stderr
     table = pd.read_csv(workdir / "list.csv")
-    assert sorted(table["model"]) == ["cnn", "cnn_regularized", "mlp"]
+    assert sorted(table["model"]) == sorted(MODELS)
     assert set(table["used"]) == {"yes"}
     assert list(table["dropout"]) == [
         0.0 if m != "cnn_regularized" else 0.7 for m in table["model"]
