@@ -16,6 +16,8 @@ from fashion_mnist_study.core.progress import load_rows
 # The study's three models, in the order tables and plots list them. Written out here rather
 # than taken from the package, so that a change there shows in the tests.
 MODELS = ("cnn", "cnn_regularized", "mlp")
+# The jobs that an edit of the filters (their settings or their module) plans again.
+FILTER_JOBS = {"apply_filters": 2, "filter_errors": 1, "plot_filters": 1, "report": 1}
 
 
 def learned_rows(metrics: Path) -> list[dict[str, str]]:

@@ -28,7 +28,7 @@ from conftest import (
     smoke_run_output,
     snakemake,
 )
-from helpers import MODELS, write_config
+from helpers import FILTER_JOBS, MODELS, write_config
 from scipy.stats import binomtest
 
 from fashion_mnist_study.core.hardware import usable_cpus
@@ -42,6 +42,24 @@ SMOKE_RUN_CPUS = min(SMOKE_CORES, len(SMOKE_CPUS) if SMOKE_CPUS else usable_cpus
 # Images per split in the suite's runs.
 SUBSET = yaml.safe_load(TINY_CONFIG.read_text())["data"]["subset"]
 N_TEST = SUBSET["test"]
+
+
+# The jobs that retraining every model plans again (the suite's runs have one seed).
+TRAINING_JOBS = {
+    "train": 3,
+    "test_accuracy": 1,
+    "plot_curves": 3,
+    "plot_overfitting": 1,
+    "plot_mlp_vs_cnn": 1,
+    "per_class_accuracy": 1,
+    "plot_confusion": 3,
+    "plot_cnn_vs_mlp_examples": 1,
+    "comparisons": 1,
+    "plot_comparisons": 1,
+    "experiments_table": 1,
+    "plot_experiments": 1,
+    "report": 1,
+}
 
 
 def write_override(workdir: Path, override: dict) -> tuple[str, ...]:
@@ -217,12 +235,7 @@ def test_editing_a_filter_reruns_filters_and_table_not_the_download(smoke_run_co
     kernels = config["filters"]["kernels"]
     kernels[0]["weights"] = [[2, 0, 0], [0, 2, 0], [0, 0, 2]]
     extra = write_override(smoke_run_copy, {"filters": {"kernels": kernels}})
-    assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
-        "apply_filters": 2,
-        "filter_errors": 1,
-        "plot_filters": 1,
-        "report": 1,
-    }
+    assert planned_jobs(smoke_run_copy, "all", extra=extra) == FILTER_JOBS
 
 
 def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> None:
@@ -293,33 +306,13 @@ def test_editing_the_evidence_level_reruns_only_the_verdicts(smoke_run_copy: Pat
 def test_editing_the_filters_module_reruns_the_rules_that_run_it(smoke_run_copy: Path) -> None:
     module = smoke_run_copy / "src/fashion_mnist_study/study/filters.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
-        "apply_filters": 2,
-        "filter_errors": 1,
-        "plot_filters": 1,
-        "report": 1,
-    }
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == FILTER_JOBS
 
 
 def test_editing_the_models_module_retrains_every_model(smoke_run_copy: Path) -> None:
     module = smoke_run_copy / "src/fashion_mnist_study/study/models.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
-        "train": 3,
-        "param_table": 1,
-        "test_accuracy": 1,
-        "plot_curves": 3,
-        "plot_overfitting": 1,
-        "plot_mlp_vs_cnn": 1,
-        "per_class_accuracy": 1,
-        "plot_confusion": 3,
-        "plot_cnn_vs_mlp_examples": 1,
-        "comparisons": 1,
-        "plot_comparisons": 1,
-        "experiments_table": 1,
-        "plot_experiments": 1,
-        "report": 1,
-    }
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {**TRAINING_JOBS, "param_table": 1}
 
 
 def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) -> None:
@@ -328,22 +321,8 @@ def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) 
     replace_file(raw, gzip.compress(gzip.decompress(raw.read_bytes()), compresslevel=1))
     assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
         "prepare_splits": 1,
-        "apply_filters": 2,
-        "filter_errors": 1,
-        "plot_filters": 1,
-        "train": 3,
-        "test_accuracy": 1,
-        "plot_curves": 3,
-        "plot_overfitting": 1,
-        "plot_mlp_vs_cnn": 1,
-        "per_class_accuracy": 1,
-        "plot_confusion": 3,
-        "plot_cnn_vs_mlp_examples": 1,
-        "comparisons": 1,
-        "plot_comparisons": 1,
-        "experiments_table": 1,
-        "plot_experiments": 1,
-        "report": 1,
+        **FILTER_JOBS,
+        **TRAINING_JOBS,
     }
 
 
