@@ -232,6 +232,15 @@ def smoke_run_copy(finished_smoke_run: Path, tmp_path: Path) -> Path:
     return destination
 
 
+@pytest.fixture
+def run_cache_copy(finished_run_cache: Path, tmp_path: Path) -> Path:
+    """A private copy of the finished run's cache entries, to damage: the session's cache
+    holds other tests' entries too."""
+    destination = tmp_path / "cache"
+    shutil.copytree(finished_run_cache, destination)
+    return destination
+
+
 STUDY_REPORT = "results/report/report.html"
 SNAKEMAKE_REPORT = "results/report/snakemake_report.html"
 

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from helpers import MODELS
 from matplotlib.text import Text
 from PIL import Image
 
@@ -32,7 +33,6 @@ from fashion_mnist_study.study.filters import apply_filters_to_test_images, erro
 from fashion_mnist_study.study.models import PARAM_COLUMNS, build_network, parameter_rows
 from fashion_mnist_study.study.predictions import save_predictions, stack_predictions
 
-MODELS = ("cnn", "cnn_regularized", "mlp")
 STUDY_SECTIONS = model_sections(yaml.safe_load((REPO / "config/config.yaml").read_text()))
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 STYLE = {"dpi": 30, "panel_width": 3.0, "panel_height": 2.0}

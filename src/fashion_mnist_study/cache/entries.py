@@ -16,7 +16,7 @@ import pandas as pd
 
 from fashion_mnist_study.cache.store import ENTRY_FILE
 from fashion_mnist_study.core.checksums import archive_problem, is_sealed, sha256_of
-from fashion_mnist_study.core.settings import varying_settings
+from fashion_mnist_study.core.settings import setting_cells, varying_settings
 
 # The named outputs of the cached rules (workflow/rules/*.smk; a test compares them): Snakemake
 # stores output NAME of a job as <key>_NAME<extension>.
@@ -129,12 +129,6 @@ def settings_of(entry: Entry) -> dict:
         return {}
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, list):
-        return "x".join(map(str, value))
-    return "" if value is None else value
-
-
 def listing(entries: list[Entry], used: set[str] | None) -> pd.DataFrame:
     """One row per training entry, in the given order: model, architecture, the settings that
     differ between the listed entries, seed, epochs, test accuracy, device, when, seconds, size
@@ -151,7 +145,7 @@ def listing(entries: list[Entry], used: set[str] | None) -> pd.DataFrame:
             {
                 "model": result.get("model", chosen.get("name", "")),
                 "architecture": chosen.get("architecture", ""),
-                **{key: _cell(chosen.get(key)) for key in varying},
+                **setting_cells(chosen, varying),
                 "seed": result.get("seed", ""),
                 "epochs": result.get("epochs", chosen.get("epochs", "")),
                 "test_acc": result.get("test_acc"),

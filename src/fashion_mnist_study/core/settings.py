@@ -53,3 +53,15 @@ def varying_settings(settings: dict[str, dict]) -> list[str]:
         for key in keys
         if key != "architecture" and len({repr(s.get(key)) for s in settings.values()}) > 1
     ]
+
+
+def setting_cells(section: dict, keys: list[str]) -> dict[str, object]:
+    """The settings `keys` of one model as table cells: lists as 2176x128x128, absent
+    settings empty."""
+    return {key: _cell(section.get(key)) for key in keys}
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list):
+        return "x".join(map(str, value))
+    return "" if value is None else value

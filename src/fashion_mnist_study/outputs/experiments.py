@@ -8,7 +8,7 @@ import pandas as pd
 
 from fashion_mnist_study.analysis.comparisons import interval_columns
 from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
-from fashion_mnist_study.core.settings import varying_settings
+from fashion_mnist_study.core.settings import setting_cells, varying_settings
 
 SUMMARY_COLUMNS = [
     "params",
@@ -50,7 +50,7 @@ def experiments_table(
             {
                 "model": model,
                 "architecture": section["architecture"],
-                **{key: _cell(section.get(key)) for key in varying},
+                **setting_cells(section, varying),
                 "params": int(result["params"].iloc[0]),
                 "epochs": int(section["epochs"]),
                 "seeds": len(result),
@@ -84,10 +84,3 @@ def against_baseline(model: str, baseline: str, comparisons: pd.DataFrame) -> tu
     row = rows.iloc[0]
     words = {f"{model} ahead": "better", f"{baseline} ahead": "worse"}
     return float(row["p_holm"]), words.get(row["verdict"], row["verdict"])
-
-
-def _cell(value: object) -> object:
-    """A setting as one table cell: lists as 2176x128x128, absent settings empty."""
-    if isinstance(value, list):
-        return "x".join(map(str, value))
-    return "" if value is None else value

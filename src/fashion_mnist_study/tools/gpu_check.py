@@ -17,7 +17,6 @@ whole output goes to a log file in the work folder.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import shutil
@@ -34,6 +33,7 @@ import yaml
 
 from fashion_mnist_study.analysis.results import learned
 from fashion_mnist_study.core.hardware import usable_cpus
+from fashion_mnist_study.core.progress import load_rows
 
 REPO = Path(__file__).resolve().parents[3]
 WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles", "src")
@@ -157,8 +157,7 @@ def learned_numbers(workdir: Path) -> dict[str, object]:
     for path in sorted((workdir / "results/metrics").glob("*/seed*.*")):
         key = str(path.relative_to(workdir))
         if path.suffix == ".csv":
-            with open(path, newline="") as handle:
-                numbers[key] = [learned(row) for row in csv.DictReader(handle)]
+            numbers[key] = [learned(row) for row in load_rows(path)]
         elif path.suffix == ".json":
             numbers[key] = learned(json.loads(path.read_text()))
     return numbers
