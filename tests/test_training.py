@@ -117,6 +117,8 @@ def test_same_config_and_seed_give_identical_numbers_on_cpu(tmp_path: Path) -> N
     weights_a = torch.load(tmp_path / "a" / "weights.pt")["state_dict"]
     weights_b = torch.load(tmp_path / "b" / "weights.pt")["state_dict"]
     assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)
+    for output in ("weights.pt", "predictions.npz"):  # the files themselves, byte for byte
+        assert (tmp_path / "a" / output).read_bytes() == (tmp_path / "b" / output).read_bytes()
 
 
 def test_training_learns_and_writes_the_contract(tmp_path: Path) -> None:
