@@ -4,13 +4,12 @@ import re
 import sys
 from pathlib import Path
 
-PACKAGE = "fashion_mnist_study"
-
 # Where this workflow's files are: the folder of the file being parsed (workflow/rules), not
 # workflow.basedir, which is the user's folder when another workflow uses this one as a module
 # (from a clone only: docs/module.md).
 SRC = Path(workflow.current_basedir).parents[1] / "src"
 SCHEMA = SRC.parent / "workflow/schemas/config.schema.yaml"
+SCRIPTS = SRC.parent / "workflow/scripts"
 
 # Scripts (also in cluster jobs, which re-read this file) import the package from this
 # checkout, so a copy of the workflow, or a module user's run, runs its own code.
@@ -22,6 +21,7 @@ os.environ.update(
 from snakemake.logging import logger
 
 from fashion_mnist_study.cache.store import output_cache, protect_entries
+from fashion_mnist_study.core.code_inputs import PACKAGE, code_inputs
 from fashion_mnist_study.core.config import (
     ConfigError,
     model_sections,
@@ -99,10 +99,10 @@ WEIGHTS = "results/models/{model}/seed{seed}.pt"
 CURVES = "results/plots/{model}_curves.png"
 CONFUSION = "results/plots/confusion_{model}.png"
 COMPARISONS = "results/tables/comparisons.csv"
-REPORT_TEMPLATES = [
-    os.path.relpath(SRC / PACKAGE / "outputs/report/templates" / name)
-    for name in ("report.html.j2", "report.md.j2")
-]
+REPORT_TEMPLATES = sorted(
+    os.path.relpath(path)
+    for path in (SRC / PACKAGE / "outputs/report/templates").rglob("*.j2")
+)
 
 # A training restored from the result cache runs no script: one line on the console says so
 # (unless FASHION_MNIST_STUDY_QUIET is set), beside Snakemake's line per restored file.
@@ -115,14 +115,10 @@ wildcard_constraints:
     impl="numpy|torch",
 
 
-def package_modules(*names):
-    """Source files of the package modules a rule runs (dotted names within the package, such
-    as "study.filters"), so editing one reruns that rule."""
-    # Relative paths: a moved or copied workflow keeps its recorded inputs, hence its results.
-    return [
-        os.path.relpath(SRC / PACKAGE / f"{name.replace('.', '/')}.py")
-        for name in names
-    ]
+def script_code(name):
+    """The package modules that workflow/scripts/`name`.py runs, followed through its imports
+    (core/code_inputs.py): a rule's code inputs, so editing one reruns that rule."""
+    return code_inputs(SCRIPTS / f"{name}.py", SRC / PACKAGE)
 
 
 def get_model_settings(wildcards):

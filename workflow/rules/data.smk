@@ -1,6 +1,6 @@
 rule download_fashion_mnist:
     input:
-        code=package_modules("study.download", "core.atomic"),
+        code=script_code("download_fashion_mnist"),
     output:
         train_images="resources/fashion_mnist/raw/train-images-idx3-ubyte.gz",
         train_labels="resources/fashion_mnist/raw/train-labels-idx1-ubyte.gz",
@@ -18,7 +18,7 @@ rule download_fashion_mnist:
 rule prepare_splits:
     input:
         raw=rules.download_fashion_mnist.output,
-        code=package_modules("study.data", "core.atomic"),
+        code=script_code("prepare_splits"),
     output:
         SPLITS,
     log:

@@ -5,15 +5,7 @@ rule comparisons:
     input:
         unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
         per_class="results/tables/per_class_accuracy.csv",
-        code=package_modules(
-            "analysis.comparisons",
-            "analysis.evidence",
-            "study.predictions",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        code=script_code("comparisons"),
     output:
         comparisons=report(
             COMPARISONS,
@@ -43,9 +35,7 @@ rule comparisons:
 rule plot_comparisons:
     input:
         comparisons=COMPARISONS,
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        code=script_code("plot_comparisons"),
     output:
         report(
             "results/plots/comparisons.png",

@@ -1,7 +1,7 @@
 rule apply_filters:
     input:
         splits=SPLITS,
-        code=package_modules("study.filters", "study.data", "core.atomic"),
+        code=script_code("apply_filters"),
     output:
         "results/filters/{impl}.npz",
     log:
@@ -20,7 +20,7 @@ rule filter_errors:
     input:
         numpy="results/filters/numpy.npz",
         torch="results/filters/torch.npz",
-        code=package_modules("study.filters", "core.atomic"),
+        code=script_code("filter_errors"),
     output:
         report(
             "results/tables/filter_errors.csv",
@@ -42,13 +42,7 @@ rule plot_filters:
         splits=SPLITS,
         numpy="results/filters/numpy.npz",
         torch="results/filters/torch.npz",
-        code=package_modules(
-            "outputs.plots",
-            "study.filters",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        code=script_code("plot_filters"),
     output:
         report(
             "results/plots/filters.png",

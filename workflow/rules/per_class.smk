@@ -4,15 +4,7 @@
 rule per_class_accuracy:
     input:
         unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
-        code=package_modules(
-            "analysis.per_class",
-            "study.predictions",
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        code=script_code("per_class_accuracy"),
     output:
         report(
             "results/tables/per_class_accuracy.csv",
@@ -34,14 +26,7 @@ rule per_class_accuracy:
 rule plot_confusion:
     input:
         predictions=lambda wc: per_seed(PREDICTIONS, wc.model),
-        code=package_modules(
-            "analysis.per_class",
-            "study.predictions",
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        code=script_code("plot_confusion"),
     output:
         report(
             CONFUSION,
@@ -66,16 +51,7 @@ rule plot_cnn_vs_mlp_examples:
         splits=SPLITS,
         cnn=per_seed(PREDICTIONS, "cnn"),
         mlp=per_seed(PREDICTIONS, "mlp"),
-        code=package_modules(
-            "analysis.examples",
-            "analysis.per_class",
-            "study.data",
-            "study.predictions",
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        code=script_code("plot_cnn_vs_mlp_examples"),
     output:
         report(
             "results/plots/cnn_vs_mlp_examples.png",

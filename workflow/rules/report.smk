@@ -1,9 +1,7 @@
 rule plot_curves:
     input:
         metrics=lambda wc: per_seed(METRICS, wc.model),
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        code=script_code("plot_curves"),
     output:
         report(
             CURVES,
@@ -27,9 +25,7 @@ rule plot_overfitting:
     input:
         cnn=per_seed(METRICS, "cnn"),
         cnn_regularized=per_seed(METRICS, "cnn_regularized"),
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        code=script_code("plot_overfitting"),
     output:
         report(
             "results/plots/overfitting.png",
@@ -52,9 +48,7 @@ rule plot_mlp_vs_cnn:
     input:
         cnn=per_seed(METRICS, "cnn"),
         mlp=per_seed(METRICS, "mlp"),
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        code=script_code("plot_mlp_vs_cnn"),
     output:
         report(
             "results/plots/mlp_vs_cnn.png",
@@ -92,19 +86,7 @@ rule report:
         class_comparisons="results/tables/class_comparisons.csv",
         comparisons_plot="results/plots/comparisons.png",
         benchmarks=list(get_benchmarks().values()),
-        code=package_modules(
-            "outputs.report.document",
-            "outputs.report.sections",
-            "outputs.report.tables",
-            "outputs.report.numbers",
-            "outputs.report.wording",
-            "analysis.evidence",
-            "analysis.results",
-            "core.settings",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        code=script_code("report"),
         templates=REPORT_TEMPLATES,
     output:
         html=report(
@@ -134,17 +116,7 @@ rule experiments_table:
         unpack(lambda wildcards: per_model("metrics", METRICS)),
         unpack(lambda wildcards: per_model("result", RESULT)),
         comparisons=COMPARISONS,
-        code=package_modules(
-            "outputs.experiments",
-            "core.settings",
-            "analysis.comparisons",
-            "analysis.evidence",
-            "study.predictions",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        code=script_code("experiments_table"),
     output:
         report(
             "results/tables/experiments.csv",
@@ -167,13 +139,7 @@ rule experiments_table:
 rule plot_experiments:
     input:
         unpack(lambda wildcards: per_model("metrics", METRICS)),
-        code=package_modules(
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        code=script_code("plot_experiments"),
     output:
         report(
             "results/plots/experiments.png",

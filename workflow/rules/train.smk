@@ -1,21 +1,7 @@
 rule train:
     input:
         splits=SPLITS,
-        code=package_modules(
-            "study.training.loop",
-            "study.training.run",
-            "study.training.step",
-            "study.training.checkpoints",
-            "study.models",
-            "study.precision",
-            "study.devices",
-            "core.settings",
-            "core.checksums",
-            "study.data",
-            "study.predictions",
-            "core.atomic",
-            "core.hardware",
-        ),
+        code=script_code("train"),
     output:
         metrics=METRICS,
         result=RESULT,
@@ -49,7 +35,7 @@ rule train:
 
 rule param_table:
     input:
-        code=package_modules("study.models", "core.settings", "core.atomic"),
+        code=script_code("param_table"),
     output:
         report(
             "results/tables/params.csv",
@@ -72,14 +58,7 @@ rule test_accuracy:
     input:
         results=expand(RESULT, model=MODELS, seed=SEEDS),
         weights=expand(WEIGHTS, model=MODELS, seed=SEEDS),
-        code=package_modules(
-            "analysis.comparisons",
-            "analysis.evidence",
-            "study.predictions",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        code=script_code("test_accuracy"),
     output:
         report(
             "results/tables/test_accuracy.csv",
