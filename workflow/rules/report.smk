@@ -85,7 +85,9 @@ rule report:
         comparisons=COMPARISONS,
         class_comparisons="results/tables/class_comparisons.csv",
         comparisons_plot="results/plots/comparisons.png",
-        benchmarks=list(get_benchmarks().values()),
+        # When the jobs are planned, every rule read: experiments_table and plot_experiments
+        # come after this rule.
+        benchmarks=lambda wildcards: list(get_benchmarks().values()),
         code=script_code("report"),
         templates=REPORT_TEMPLATES,
     output:
@@ -103,7 +105,7 @@ rule report:
         "../envs/study.yaml"
     params:
         models=MODELS,
-        benchmark_labels=list(get_benchmarks()),
+        benchmark_labels=lambda wildcards: list(get_benchmarks()),
         filters=config["filters"],
         baseline=config["experiments"]["baseline"],
         alpha=config["evidence"]["alpha"],
