@@ -1,7 +1,8 @@
 """The package's layout as the workflow relies on it: each rule's code inputs are the package
-modules its script reaches through its imports (core/code_inputs.py), and a subpackage's
-__init__.py holds nothing to run. (Which subpackage may import which is import-linter's to
-check: `make lint`.)"""
+modules its script reaches through its imports (core/code_inputs.py), a subpackage's
+__init__.py holds nothing to run, and a training's outputs are found from one another by their
+declared paths (core/paths.py). (Which subpackage may import which is import-linter's to check:
+`make lint`.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from conftest import REPO, SMOKE, copy_workflow
 
 from fashion_mnist_study.cache.keys import planned_workflow
 from fashion_mnist_study.core.code_inputs import code_inputs
+from fashion_mnist_study.core.paths import training_output
 
 PACKAGE = REPO / "src/fashion_mnist_study"
 
@@ -162,3 +164,14 @@ def test_subpackage_inits_hold_only_their_docstring() -> None:
         body = ast.parse(init.read_text()).body
         assert ast.get_docstring(ast.Module(body=body, type_ignores=[])), f"{init}: no docstring"
         assert len(body) == 1, f"{init} holds more than its docstring"
+
+
+def test_a_trainings_outputs_are_found_from_one_another_wherever_they_lie() -> None:
+    found = training_output("/runs/a/results/models/cnn/seed2.pt", "result", given="weights")
+    assert found == Path("/runs/a/results/metrics/cnn/seed2.json")
+    found = training_output("results/predictions/mlp-x/seed0.npz", "result", given="predictions")
+    assert found == Path("results/metrics/mlp-x/seed0.json")
+    # The metrics and the result share a folder in the declared paths: in any folder, then.
+    assert training_output("cnn/seed1.csv", "result", given="metrics") == Path("cnn/seed1.json")
+    with pytest.raises(ValueError, match="is not a training's weights"):
+        training_output("results/predictions/cnn/seed0.npz", "result", given="weights")

@@ -34,6 +34,7 @@ from fashion_mnist_study.core.hardware import (
     trains_on_gpu,
     usable_cpus,
 )
+from fashion_mnist_study.core.paths import RAW_DATA, TRAINING_OUTPUTS
 from fashion_mnist_study.core.progress import (
     announce_restored_trainings,
     is_quiet,
@@ -91,14 +92,10 @@ if not SUBMITS_JOBS:
         if resource not in workflow.global_resources:  # --resources may set it
             workflow.register_resource(resource, limit)
 
-SPLITS = "resources/fashion_mnist/splits.npz"
-METRICS = "results/metrics/{model}/seed{seed}.csv"
-RESULT = "results/metrics/{model}/seed{seed}.json"
-PREDICTIONS = "results/predictions/{model}/seed{seed}.npz"
-WEIGHTS = "results/models/{model}/seed{seed}.pt"
-CURVES = "results/plots/{model}_curves.png"
-CONFUSION = "results/plots/confusion_{model}.png"
-COMPARISONS = "results/tables/comparisons.csv"
+# The shallow convolution's two implementations, compared with each other.
+IMPLEMENTATIONS = ["numpy", "torch"]
+# Every value of each wildcard: a rule's jobs are the combinations of its wildcards' values.
+WILDCARD_VALUES = {"model": MODELS, "seed": SEEDS, "impl": IMPLEMENTATIONS}
 REPORT_TEMPLATES = sorted(
     os.path.relpath(path)
     for path in (SRC / PACKAGE / "outputs/report/templates").rglob("*.j2")
@@ -106,13 +103,13 @@ REPORT_TEMPLATES = sorted(
 
 # A training restored from the result cache runs no script: one line on the console says so
 # (unless FASHION_MNIST_STUDY_QUIET is set), beside Snakemake's line per restored file.
-announce_restored_trainings(logger, [METRICS, RESULT, PREDICTIONS], logger.info)
+announce_restored_trainings(logger, TRAINING_OUTPUTS.values(), logger.info)
 
 
 wildcard_constraints:
     model="|".join(map(re.escape, MODELS)),
     seed=r"\d+",
-    impl="numpy|torch",
+    impl="|".join(IMPLEMENTATIONS),
 
 
 def script_code(name):
@@ -167,47 +164,51 @@ def per_seed(pattern, model):
 
 
 def per_model(name, pattern):
-    """Named inputs `<name>_<model>`, each `pattern`'s files of that model (one per seed):
-    for unpack(), so a script receives its files keyed by model (core/job_inputs.py).
+    """Named inputs `<name>_<model>`, each `pattern`'s files of that model (one per seed),
+    for a rule's input (`**per_model(...)`): a script receives them keyed by model
+    (core/job_inputs.py).
     """
     return {f"{name}_{model}": per_seed(pattern, model) for model in MODELS}
 
 
+def only(pattern, **wildcards):
+    """The one file of `pattern` with `wildcards`."""
+    (path,) = expand(pattern, **wildcards)
+    return path
+
+
+def every_job(step):
+    """The wildcards of each job of rule `step`, a dict per job."""
+    names = sorted(step.wildcard_names)
+    values = itertools.product(*(WILDCARD_VALUES[name] for name in names))
+    return [dict(zip(names, combination)) for combination in values]
+
+
+def job_label(step, wildcards):
+    """How the report names a job: its rule and wildcards, such as `plot_curves model=cnn`."""
+    return " ".join([step.name, *(f"{k}={v}" for k, v in wildcards.items())])
+
+
 def get_benchmarks():
-    """Label -> benchmark file of every benchmarked job but the report (whose cost table
-    they fill); the cached download has none (Snakemake allows no benchmark with cache).
+    """Job label -> benchmark file of every benchmarked job but the report (whose cost table
+    they fill); the cached rules have none (Snakemake allows no benchmark with cache).
     """
-    values = {"model": MODELS, "seed": SEEDS, "impl": ["numpy", "torch"]}
-    found = {}
-    for step in workflow.rules:
-        if step.benchmark is None or step.name == "report":
-            continue
-        names = sorted(step.wildcard_names)
-        for combination in itertools.product(*(values[name] for name in names)):
-            wildcards = dict(zip(names, combination))
-            label = " ".join([step.name, *(f"{k}={v}" for k, v in wildcards.items())])
-            found[label] = str(step.benchmark.apply_wildcards(wildcards))
-    return found
+    return {
+        job_label(step, wildcards): str(step.benchmark.apply_wildcards(wildcards))
+        for step in workflow.rules
+        if step.benchmark is not None and step.name != "report"
+        for wildcards in every_job(step)
+    }
 
 
 def get_final_outputs():
+    """What the study shows: the files of every job whose rule marks an output for the report."""
     return [
-        "results/tables/filter_errors.csv",
-        "results/plots/filters.png",
-        "results/tables/params.csv",
-        "results/tables/test_accuracy.csv",
-        "results/tables/per_class_accuracy.csv",
-        expand(CURVES, model=MODELS),
-        expand(CONFUSION, model=MODELS),
-        "results/plots/cnn_vs_mlp_examples.png",
-        COMPARISONS,
-        "results/tables/class_comparisons.csv",
-        "results/plots/comparisons.png",
-        "results/tables/experiments.csv",
-        "results/plots/experiments.png",
-        "results/plots/overfitting.png",
-        "results/plots/mlp_vs_cnn.png",
-        "results/report/report.html",
+        str(output.apply_wildcards(wildcards))
+        for step in workflow.rules
+        for wildcards in every_job(step)
+        for output in step.output
+        if "report" in output.flags
     ]
 
 

@@ -3,12 +3,12 @@
 
 rule comparisons:
     input:
-        unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
-        per_class="results/tables/per_class_accuracy.csv",
+        **per_model("predictions", rules.train.output.predictions),
+        per_class=rules.per_class_accuracy.output[0],
         code=script_code("comparisons"),
     output:
         comparisons=report(
-            COMPARISONS,
+            "results/tables/comparisons.csv",
             caption="../report/comparisons.rst",
             category="4 Summary",
         ),
@@ -34,7 +34,7 @@ rule comparisons:
 
 rule plot_comparisons:
     input:
-        comparisons=COMPARISONS,
+        comparisons=rules.comparisons.output.comparisons,
         code=script_code("plot_comparisons"),
     output:
         report(

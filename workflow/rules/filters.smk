@@ -1,9 +1,9 @@
 rule apply_filters:
     input:
-        splits=SPLITS,
+        splits=rules.prepare_splits.output.splits,
         code=script_code("apply_filters"),
     output:
-        "results/filters/{impl}.npz",
+        filters="results/filters/{impl}.npz",
     log:
         "logs/apply_filters/{impl}.log",
     benchmark:
@@ -18,8 +18,8 @@ rule apply_filters:
 
 rule filter_errors:
     input:
-        numpy="results/filters/numpy.npz",
-        torch="results/filters/torch.npz",
+        numpy=only(rules.apply_filters.output.filters, impl="numpy"),
+        torch=only(rules.apply_filters.output.filters, impl="torch"),
         code=script_code("filter_errors"),
     output:
         report(
@@ -39,9 +39,9 @@ rule filter_errors:
 
 rule plot_filters:
     input:
-        splits=SPLITS,
-        numpy="results/filters/numpy.npz",
-        torch="results/filters/torch.npz",
+        splits=rules.prepare_splits.output.splits,
+        numpy=only(rules.apply_filters.output.filters, impl="numpy"),
+        torch=only(rules.apply_filters.output.filters, impl="torch"),
         code=script_code("plot_filters"),
     output:
         report(

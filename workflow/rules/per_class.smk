@@ -3,7 +3,7 @@
 
 rule per_class_accuracy:
     input:
-        unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
+        **per_model("predictions", rules.train.output.predictions),
         code=script_code("per_class_accuracy"),
     output:
         report(
@@ -25,11 +25,11 @@ rule per_class_accuracy:
 
 rule plot_confusion:
     input:
-        predictions=lambda wc: per_seed(PREDICTIONS, wc.model),
+        predictions=lambda wc: per_seed(rules.train.output.predictions, wc.model),
         code=script_code("plot_confusion"),
     output:
         report(
-            CONFUSION,
+            "results/plots/confusion_{model}.png",
             caption="../report/confusion.rst",
             category="5 Per class",
             subcategory="{model}",
@@ -48,9 +48,9 @@ rule plot_confusion:
 
 rule plot_cnn_vs_mlp_examples:
     input:
-        splits=SPLITS,
-        cnn=per_seed(PREDICTIONS, "cnn"),
-        mlp=per_seed(PREDICTIONS, "mlp"),
+        splits=rules.prepare_splits.output.splits,
+        cnn=per_seed(rules.train.output.predictions, "cnn"),
+        mlp=per_seed(rules.train.output.predictions, "mlp"),
         code=script_code("plot_cnn_vs_mlp_examples"),
     output:
         report(

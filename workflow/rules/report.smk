@@ -1,10 +1,10 @@
 rule plot_curves:
     input:
-        metrics=lambda wc: per_seed(METRICS, wc.model),
+        metrics=lambda wc: per_seed(rules.train.output.metrics, wc.model),
         code=script_code("plot_curves"),
     output:
         report(
-            CURVES,
+            "results/plots/{model}_curves.png",
             caption="../report/curves.rst",
             category="3 Training curves",
             subcategory="{model}",
@@ -23,8 +23,8 @@ rule plot_curves:
 
 rule plot_overfitting:
     input:
-        cnn=per_seed(METRICS, "cnn"),
-        cnn_regularized=per_seed(METRICS, "cnn_regularized"),
+        cnn=per_seed(rules.train.output.metrics, "cnn"),
+        cnn_regularized=per_seed(rules.train.output.metrics, "cnn_regularized"),
         code=script_code("plot_overfitting"),
     output:
         report(
@@ -46,8 +46,8 @@ rule plot_overfitting:
 
 rule plot_mlp_vs_cnn:
     input:
-        cnn=per_seed(METRICS, "cnn"),
-        mlp=per_seed(METRICS, "mlp"),
+        cnn=per_seed(rules.train.output.metrics, "cnn"),
+        mlp=per_seed(rules.train.output.metrics, "mlp"),
         code=script_code("plot_mlp_vs_cnn"),
     output:
         report(
@@ -69,25 +69,24 @@ rule plot_mlp_vs_cnn:
 
 rule report:
     input:
-        unpack(lambda wildcards: per_model("metrics", METRICS)),
-        unpack(lambda wildcards: per_model("result", RESULT)),
-        unpack(lambda wildcards: per_model("curves", CURVES)),
-        unpack(lambda wildcards: per_model("confusion", CONFUSION)),
-        filter_errors="results/tables/filter_errors.csv",
-        filters_plot="results/plots/filters.png",
-        params="results/tables/params.csv",
-        test_accuracy="results/tables/test_accuracy.csv",
-        overfitting="results/plots/overfitting.png",
-        mlp_vs_cnn="results/plots/mlp_vs_cnn.png",
-        cnn_vs_mlp_examples="results/plots/cnn_vs_mlp_examples.png",
-        experiments="results/tables/experiments.csv",
-        experiments_plot="results/plots/experiments.png",
-        comparisons=COMPARISONS,
-        class_comparisons="results/tables/class_comparisons.csv",
-        comparisons_plot="results/plots/comparisons.png",
-        # When the jobs are planned, every rule read: experiments_table and plot_experiments
-        # come after this rule.
+        **per_model("metrics", rules.train.output.metrics),
+        **per_model("result", rules.train.output.result),
+        **per_model("curves", rules.plot_curves.output[0]),
+        **per_model("confusion", rules.plot_confusion.output[0]),
+        filter_errors=rules.filter_errors.output[0],
+        filters_plot=rules.plot_filters.output[0],
+        params=rules.param_table.output[0],
+        test_accuracy=rules.test_accuracy.output[0],
+        overfitting=rules.plot_overfitting.output[0],
+        mlp_vs_cnn=rules.plot_mlp_vs_cnn.output[0],
+        cnn_vs_mlp_examples=rules.plot_cnn_vs_mlp_examples.output[0],
+        # When the jobs are planned, every rule read: these come after this rule.
+        experiments=lambda wildcards: rules.experiments_table.output[0],
+        experiments_plot=lambda wildcards: rules.plot_experiments.output[0],
         benchmarks=lambda wildcards: list(get_benchmarks().values()),
+        comparisons=rules.comparisons.output.comparisons,
+        class_comparisons=rules.comparisons.output.classes,
+        comparisons_plot=rules.plot_comparisons.output[0],
         code=script_code("report"),
         templates=REPORT_TEMPLATES,
     output:
@@ -115,9 +114,9 @@ rule report:
 
 rule experiments_table:
     input:
-        unpack(lambda wildcards: per_model("metrics", METRICS)),
-        unpack(lambda wildcards: per_model("result", RESULT)),
-        comparisons=COMPARISONS,
+        **per_model("metrics", rules.train.output.metrics),
+        **per_model("result", rules.train.output.result),
+        comparisons=rules.comparisons.output.comparisons,
         code=script_code("experiments_table"),
     output:
         report(
@@ -140,7 +139,7 @@ rule experiments_table:
 
 rule plot_experiments:
     input:
-        unpack(lambda wildcards: per_model("metrics", METRICS)),
+        **per_model("metrics", rules.train.output.metrics),
         code=script_code("plot_experiments"),
     output:
         report(

@@ -1,12 +1,9 @@
 rule train:
     input:
-        splits=SPLITS,
+        splits=rules.prepare_splits.output.splits,
         code=script_code("train"),
     output:
-        metrics=METRICS,
-        result=RESULT,
-        weights=WEIGHTS,
-        predictions=PREDICTIONS,
+        **TRAINING_OUTPUTS,
     log:
         "logs/train/{model}/seed{seed}.log",
     # Content-addressed: the key holds the code, the params (model, seed and settings among
@@ -56,8 +53,8 @@ rule param_table:
 
 rule test_accuracy:
     input:
-        results=expand(RESULT, model=MODELS, seed=SEEDS),
-        weights=expand(WEIGHTS, model=MODELS, seed=SEEDS),
+        results=expand(rules.train.output.result, model=MODELS, seed=SEEDS),
+        weights=expand(rules.train.output.weights, model=MODELS, seed=SEEDS),
         code=script_code("test_accuracy"),
     output:
         report(
