@@ -34,12 +34,14 @@ from fashion_mnist_study.core.hardware import (
     trains_on_gpu,
     usable_cpus,
 )
+from fashion_mnist_study.core.job_inputs import keyed
 from fashion_mnist_study.core.paths import RAW_DATA, TRAINING_OUTPUTS
 from fashion_mnist_study.core.progress import (
     announce_restored_trainings,
     is_quiet,
     outcome_lines,
 )
+from fashion_mnist_study.outputs.report.inputs import EVERY_BENCHMARK, input_origins
 
 try:
     validate_config(config, SCHEMA)
@@ -164,11 +166,11 @@ def per_seed(pattern, model):
 
 
 def per_model(name, pattern):
-    """Named inputs `<name>_<model>`, each `pattern`'s files of that model (one per seed),
+    """Named inputs `<name>[<model>]`, each `pattern`'s files of that model (one per seed),
     for a rule's input (`**per_model(...)`): a script receives them keyed by model
     (core/job_inputs.py).
     """
-    return {f"{name}_{model}": per_seed(pattern, model) for model in MODELS}
+    return keyed(name, {model: per_seed(pattern, model) for model in MODELS})
 
 
 def only(pattern, **wildcards):
@@ -199,6 +201,21 @@ def get_benchmarks():
         if step.benchmark is not None and step.name != "report"
         for wildcards in every_job(step)
     }
+
+
+def get_report_inputs(wildcards):
+    """The report's named inputs: each file field of ReportInputs from the rule output it
+    names, per model keyed by model (outputs/report/inputs.py), and the benchmarks keyed by job.
+    """
+    named = {}
+    for name, origin in input_origins().items():
+        if origin == EVERY_BENCHMARK:
+            named.update(keyed(name, get_benchmarks()))
+            continue
+        outputs = getattr(rules, origin.rule).output
+        pattern = outputs[0] if origin.output is None else outputs[origin.output]
+        named.update(per_model(name, pattern) if origin.per_model else {name: pattern})
+    return named
 
 
 def get_final_outputs():

@@ -69,24 +69,7 @@ rule plot_mlp_vs_cnn:
 
 rule report:
     input:
-        **per_model("metrics", rules.train.output.metrics),
-        **per_model("result", rules.train.output.result),
-        **per_model("curves", rules.plot_curves.output[0]),
-        **per_model("confusion", rules.plot_confusion.output[0]),
-        filter_errors=rules.filter_errors.output[0],
-        filters_plot=rules.plot_filters.output[0],
-        params=rules.param_table.output[0],
-        test_accuracy=rules.test_accuracy.output[0],
-        overfitting=rules.plot_overfitting.output[0],
-        mlp_vs_cnn=rules.plot_mlp_vs_cnn.output[0],
-        cnn_vs_mlp_examples=rules.plot_cnn_vs_mlp_examples.output[0],
-        # When the jobs are planned, every rule read: these come after this rule.
-        experiments=lambda wildcards: rules.experiments_table.output[0],
-        experiments_plot=lambda wildcards: rules.plot_experiments.output[0],
-        benchmarks=lambda wildcards: list(get_benchmarks().values()),
-        comparisons=rules.comparisons.output.comparisons,
-        class_comparisons=rules.comparisons.output.classes,
-        comparisons_plot=rules.plot_comparisons.output[0],
+        unpack(get_report_inputs),
         code=script_code("report"),
         templates=REPORT_TEMPLATES,
     output:
@@ -104,7 +87,6 @@ rule report:
         "../envs/study.yaml"
     params:
         models=MODELS,
-        benchmark_labels=lambda wildcards: list(get_benchmarks()),
         filters=config["filters"],
         baseline=config["experiments"]["baseline"],
         alpha=config["evidence"]["alpha"],
