@@ -44,20 +44,28 @@ def imported_modules(path: Path, package: Path) -> frozenset[Path]:
     tree = ast.parse(path.read_text(), filename=str(path))
     files = (
         package.parent / f"{location}.py"
-        for node in runtime_imports(tree)
+        for node in runtime_imports(tree.body)
         for location in imported_locations(node, path, package)
     )
     return frozenset(file for file in files if file.is_file() and file not in skipped)
 
 
-def runtime_imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """The import statements under `node`, at any depth (in functions too: they run when
+# The fields of a node that hold statements (an except clause's and a match case's included):
+# imports are statements, so expressions need no visit.
+BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def runtime_imports(statements: list[ast.AST]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements among `statements`, at any depth (in functions too: they run when
     called), except those under `if TYPE_CHECKING:`, which never run."""
-    if isinstance(node, ast.Import | ast.ImportFrom):
-        yield node
-    children = node.orelse if is_type_checking(node) else ast.iter_child_nodes(node)
-    for child in children:
-        yield from runtime_imports(child)
+    for node in statements:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif is_type_checking(node):
+            yield from runtime_imports(node.orelse)
+        else:
+            for block in BLOCKS:
+                yield from runtime_imports(getattr(node, block, []))
 
 
 def is_type_checking(node: ast.AST) -> bool:
