@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, SMOKE, copy_workflow
 from helpers import MODELS
 from matplotlib.text import Text
 from PIL import Image
@@ -22,13 +22,14 @@ from PIL import Image
 from fashion_mnist_study.analysis import comparisons, examples, per_class
 from fashion_mnist_study.analysis import results as summary
 from fashion_mnist_study.analysis.results import read_curves
+from fashion_mnist_study.cache.keys import planned_workflow
 from fashion_mnist_study.core.atomic import write_table
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
 from fashion_mnist_study.core.config import model_sections
 from fashion_mnist_study.outputs import plots
 from fashion_mnist_study.outputs.experiments import experiments_table
 from fashion_mnist_study.outputs.report.document import write_report
-from fashion_mnist_study.outputs.report.numbers import ReportInputs
+from fashion_mnist_study.outputs.report.inputs import ReportInputs
 from fashion_mnist_study.study.filters import apply_filters_to_test_images, error_table
 from fashion_mnist_study.study.models import PARAM_COLUMNS, build_network, parameter_rows
 from fashion_mnist_study.study.predictions import save_predictions, stack_predictions
@@ -757,3 +758,27 @@ def test_comparisons_section_shows_the_forest_plot_and_every_pair(two_seeds: Bui
     assert "![Every comparison, with its 95% interval](" in section
     assert "| cnn vs mlp | +7.00 (+5.62 to +8.38) | Welch t | 867 847 / 157 157 |" in section
     assert "| Welch t over seeds | 0.0047 | 0.0094 | cnn ahead |" in section
+
+
+def test_the_report_job_reads_every_input_by_the_name_its_rule_derives_from_report_inputs(
+    tmp_path: Path,
+) -> None:
+    workdir = copy_workflow(tmp_path / "workflow")
+    with planned_workflow(workdir, [workdir / SMOKE[1]]) as workflow:
+        (job,) = [job for job in workflow.dag.jobs if job.rule.name == "report"]
+        inputs = ReportInputs.from_job(job.input, job.params)
+    assert inputs.metrics == {model: [f"results/metrics/{model}/seed0.csv"] for model in MODELS}
+    assert inputs.results["mlp"] == ["results/metrics/mlp/seed0.json"]
+    assert inputs.curves == {model: f"results/plots/{model}_curves.png" for model in MODELS}
+    assert inputs.confusion["cnn"] == "results/plots/confusion_cnn.png"
+    assert (inputs.comparisons, inputs.class_comparisons) == (
+        "results/tables/comparisons.csv",
+        "results/tables/class_comparisons.csv",
+    )
+    assert inputs.filters_plot == "results/plots/filters.png"
+    assert inputs.benchmarks["plot_curves model=cnn"] == "benchmarks/plot_curves/cnn.tsv"
+    jobs = {label.split()[0] for label in inputs.benchmarks}
+    assert {"apply_filters", "experiments_table", "plot_experiments"} <= jobs
+    assert not jobs & {"report", "train", "download_fashion_mnist"}  # cached: no benchmark
+    assert inputs.kernel_names == ["diagonal", "vertical", "anti_diagonal"]
+    assert (inputs.baseline, inputs.alpha, inputs.pool) == ("cnn", 0.05, 2)

@@ -139,6 +139,8 @@ def test_smoke_run_writes_the_per_class_analysis_and_each_jobs_cost(
     report = (run / "results/report/report.md").read_text()
     assert re.search(r"the CNN's lead over the MLP is largest on \S", report)
     assert "| train model=cnn seed=0 | " in report
+    for rule in {path.parent.name for path in (run / "benchmarks").rglob("*.tsv")} - {"report"}:
+        assert f"\n| {rule} " in report, f"no cost of {rule} in the report"
 
 
 def test_smoke_run_compares_every_pair_with_evidence(finished_smoke_run: Path) -> None:

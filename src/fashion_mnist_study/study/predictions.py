@@ -10,7 +10,8 @@ import zlib
 import numpy as np
 
 from fashion_mnist_study.core.atomic import atomic_path
-from fashion_mnist_study.core.checksums import check_output, corrupt, result_of_output
+from fashion_mnist_study.core.checksums import check_output, corrupt
+from fashion_mnist_study.core.paths import training_output
 
 
 def save_predictions(
@@ -31,7 +32,7 @@ def load_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
 
 def read_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """(predicted, label) of one training job, refused unless they are the bytes it wrote."""
-    check_output(path, "predictions", result_of_output(path))
+    check_output(path, "predictions", training_output(path, "result", given="predictions"))
     try:
         return load_predictions(path)
     except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError) as error:

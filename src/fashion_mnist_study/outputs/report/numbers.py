@@ -1,41 +1,14 @@
-"""This run's numbers for the report, gathered once from the workflow's outputs and keyed by
-model: what the report job reads (ReportInputs), and each measure over seeds (Measure)."""
+"""This run's numbers for the report, gathered once from the workflow's outputs (ReportInputs)
+and keyed by model, with each measure over seeds (Measure)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pandas as pd
 
 from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
 from fashion_mnist_study.core.formats import interval
+from fashion_mnist_study.outputs.report.inputs import ReportInputs
 from fashion_mnist_study.outputs.report.wording import Measure
-
-
-@dataclass(frozen=True)
-class ReportInputs:
-    filter_errors: str
-    filters_plot: str
-    params: str
-    test_accuracy: str
-    metrics: dict[str, list[str]]  # model -> its seeds' metrics CSVs
-    results: dict[str, list[str]]  # model -> its seeds' result JSONs
-    curves: dict[str, str]  # model -> its training-curve figure
-    confusion: dict[str, str]  # model -> its confusion-matrix figure
-    overfitting: str
-    mlp_vs_cnn: str
-    cnn_vs_mlp_examples: str
-    experiments: str  # results/tables/experiments.csv
-    experiments_plot: str
-    comparisons: str  # results/tables/comparisons.csv
-    class_comparisons: str  # results/tables/class_comparisons.csv
-    comparisons_plot: str
-    baseline: str  # the model experiments.csv compares every model with
-    alpha: float  # the level of every verdict
-    benchmarks: dict[str, str]  # job -> its Snakemake benchmark file
-    kernel_names: list[str]
-    filter_dtype: str
-    pool: int
 
 
 class RunNumbers:
