@@ -1,6 +1,6 @@
 from fashion_mnist_study.core.joblog import log_to
 from fashion_mnist_study.core.paths import IDX_NAMES
-from fashion_mnist_study.study.data import load_idx, make_splits, save_splits
+from fashion_mnist_study.study.data import load_idx, make_splits, save_arrays
 
 log_to(snakemake.log[0])
 splits = make_splits(
@@ -9,4 +9,4 @@ splits = make_splits(
     split_seed=snakemake.params.split_seed,
     subset=snakemake.params.subset,
 )
-save_splits(splits, snakemake.output.splits)
+save_arrays(snakemake.output.splits, splits)
