@@ -146,12 +146,21 @@ $(GPU_VENV)/.installed:
 # (open index.html). Strict: any warning fails it, a broken link, a page left out of the
 # navigation or an API reference that resolves to nothing among them (nitpicky); every page is
 # read afresh, so no warning hides in a saved environment. Offline: no other project's
-# inventory is fetched.
-.PHONY: docs
+# inventory is fetched. It fails too while a page shows the latest run otherwise than
+# docs/latest-run/ says (make docs-results renders it).
+.PHONY: docs docs-results
 docs: setup
+	$(BIN)/python -m fashion_mnist_study.tools.docs_results --check
 	$(BIN)/sphinx-build --builder html --fresh-env --nitpicky --fail-on-warning --quiet \
 	    docs docs/_build/html
 	@echo "The manual: docs/_build/html/index.html"
+
+# The latest full run, written once in docs/latest-run/ (run.yaml and the run's tables), into
+# README.md, docs/study.md and docs/speed.md between their markers. A new finished run:
+# make docs-results RUN_ARGS="--from DIR --command ... --jobs ... --machine ... --wall-time ... --load ..."
+RUN_ARGS ?=
+docs-results: setup
+	$(BIN)/python -m fashion_mnist_study.tools.docs_results $(RUN_ARGS)
 
 gpu-check: $(GPU_VENV)/.installed
 	PYTHONPATH=$(CURDIR)/src $(GPU_VENV)/bin/python -m fashion_mnist_study.tools.gpu_check \

@@ -13,12 +13,18 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 from filelock import FileLock
 
-from fashion_mnist_study.tools.gpu_check import copy_workflow
+from fashion_mnist_study.core.checkout import copy_workflow
+from fashion_mnist_study.core.settings import COURSEWORK_MODELS
+from fashion_mnist_study.tools.report_bench import (
+    REPORT,
+    bench_config,
+    settings_of,
+    write_synthetic_run,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_DATA = Path("/usr/share/datasets/fashion-mnist")
@@ -47,12 +53,13 @@ def replace_file(path: Path, content: bytes) -> None:
 
 # The order in which xdist's workers (`make test` runs two, each taking whole files) start the
 # longest files, the others following in name order. The SLURM tests first: they spend most of
-# their time waiting for the cluster, which the other worker fills. Then one file that makes
-# the finished run the end-to-end tests share, beside one that does not need it; then the
-# longest, so that no worker is left with one at the end (`make test` lists the slowest tests:
-# revise this when they change).
+# their time waiting for the cluster, which the other worker fills: first with the sweeps'
+# reports, which need the finished run the end-to-end tests share and make it on the way; then
+# the longest, so that no worker is left with one at the end (`make test` lists the slowest
+# tests: revise this when they change).
 FIRST_FILES = (
     "test_slurm.py",
+    "test_sweep_report.py",
     "test_workflow.py",
     "test_training.py",
     "test_gpu_check.py",
@@ -232,37 +239,91 @@ def smoke_run_copy(finished_smoke_run: Path, tmp_path: Path) -> Path:
     return destination
 
 
+@pytest.fixture
+def run_cache_copy(finished_run_cache: Path, tmp_path: Path) -> Path:
+    """A private copy of the finished run's cache entries, to damage: the session's cache
+    holds other tests' entries too."""
+    destination = tmp_path / "cache"
+    shutil.copytree(finished_run_cache, destination)
+    return destination
+
+
 STUDY_REPORT = "results/report/report.html"
 SNAKEMAKE_REPORT = "results/report/snakemake_report.html"
 
 
-def with_a_sweep(experiments: Path) -> None:
-    """experiments.csv as a sweep of cnn_regularized over dropout and learning rate would make
-    it: four more models and a setting column more (the numbers are cnn_regularized's)."""
-    table = pd.read_csv(experiments, keep_default_na=False, na_values="")
-    base = table[table["model"] == "cnn_regularized"]
-    swept = [
-        base.assign(model=f"cnn_regularized-dropout-{dropout}-lr-{lr}", dropout=dropout, lr=lr)
-        for dropout in (0.3, 0.5)
-        for lr in (0.001, 0.01)
-    ]
-    columns = list(table.columns)
-    columns.insert(columns.index("params"), "lr")
-    swept_table = pd.concat([table.assign(lr=0.001), *swept])[columns]
-    replace_file(experiments, swept_table.to_csv(index=False).encode())
+# A sweep's report at two sizes (the coursework's three models and a sweep of the rest), built
+# by the workflow from synthetic training outputs (tools/report_bench.py).
+SWEEP_SIZES = (10, 51)
+BENCHMARK = "s\th:m:s\tmax_rss\n1.0\t0:00:01\t10\n"
+PER_MODEL_FIGURES = {
+    "results/plots/{model}_curves.png": "benchmarks/plot_curves/{model}.tsv",
+    "results/plots/confusion_{model}.png": "benchmarks/plot_confusion/{model}.tsv",
+}
+# The outputs of the study's own jobs that a sweep leaves as they are (the shallow convolution,
+# the parameter table, the CNN-vs-MLP examples), with each job's benchmark.
+STUDY_OUTPUTS = {
+    "results/filters/numpy.npz": "benchmarks/apply_filters/numpy.tsv",
+    "results/filters/torch.npz": "benchmarks/apply_filters/torch.tsv",
+    "results/tables/filter_errors.csv": "benchmarks/filter_errors/filter_errors.tsv",
+    "results/plots/filters.png": "benchmarks/plot_filters/plot_filters.tsv",
+    "results/tables/params.csv": "benchmarks/param_table/param_table.tsv",
+    "results/plots/cnn_vs_mlp_examples.png": (
+        "benchmarks/plot_cnn_vs_mlp_examples/cnn_vs_mlp_examples.tsv"
+    ),
+}
+
+
+def stand_in(workdir: Path, output: str, source: Path, benchmark: str) -> None:
+    """`output` of `workdir` as a copy of `source`, with its job's benchmark, newer than the
+    training outputs, so that Snakemake takes the job as done."""
+    for path, write in ((output, lambda p: shutil.copy(source, p)), (benchmark, None)):
+        target = workdir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(target) if write else target.write_text(BENCHMARK)
+
+
+def with_stand_ins(workdir: Path, finished_run: Path, models: list[str]) -> None:
+    """The study's own outputs taken from the finished run, and each swept model's curves and
+    confusion matrix as a copy of the cnn's: the report's structure at a sweep's scale is what
+    the sweep tests check, and these jobs, a hundred of them for 51 models, would add minutes
+    to every test run (tools/report_bench.py draws and times them all)."""
+    for output, benchmark in STUDY_OUTPUTS.items():
+        stand_in(workdir, output, finished_run / output, benchmark)
+    for model in models:
+        for figure, benchmark in PER_MODEL_FIGURES.items():
+            source = finished_run / figure.format(model="cnn")
+            stand_in(workdir, figure.format(model=model), source, benchmark.format(model=model))
+
+
+def build_sweep(folder: Path, finished_run: Path) -> None:
+    for size in SWEEP_SIZES:
+        workdir = copy_workflow(folder / f"models-{size}")
+        config = write_synthetic_run(workdir, size)
+        models = settings_of(workdir, bench_config(size))
+        swept = [model for model in models if model not in COURSEWORK_MODELS]
+        with_stand_ins(workdir, finished_run, swept)
+        snakemake(workdir, REPORT, "--cores", "2", "--configfile", str(config))
 
 
 @pytest.fixture(scope="session")
-def swept_run(finished_smoke_run: Path, shared_tmp: Path) -> Path:
-    """A copy of the finished run whose experiments table holds a sweep's models (the widest
-    table the report shows; only the report rule reruns), and Snakemake's `--report` page of
-    it: made once per test run for the browser tests and the captions test."""
+def sweeps(shared_tmp: Path, finished_smoke_run: Path) -> dict[int, Path]:
+    """The workflow's folders of the 10- and 51-model sweeps, their reports built; made once
+    per test run."""
+    folder = once_per_test_run(
+        shared_tmp, "sweep_reports", partial(build_sweep, finished_run=finished_smoke_run)
+    )
+    return {size: folder / f"models-{size}" for size in SWEEP_SIZES}
+
+
+@pytest.fixture(scope="session")
+def snakemake_report_run(finished_smoke_run: Path, shared_tmp: Path) -> Path:
+    """A copy of the finished run with Snakemake's `--report` page of it beside the study's
+    report: made once per test run for the browser tests and the captions test."""
 
     def make(folder: Path) -> None:
         workdir = folder / "workflow"
         shutil.copytree(finished_smoke_run, workdir, symlinks=True)
-        with_a_sweep(workdir / "results/tables/experiments.csv")
-        snakemake(workdir, STUDY_REPORT, "--cores", "1", *TINY)
         snakemake(workdir, "--report", SNAKEMAKE_REPORT, *TINY)
 
-    return once_per_test_run(shared_tmp, "swept_run", make) / "workflow"
+    return once_per_test_run(shared_tmp, "snakemake_report_run", make) / "workflow"

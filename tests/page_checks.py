@@ -1,8 +1,11 @@
-"""What the browser tests look for in a page open in headless Chromium (Playwright): console
-errors, images that do not decode, elements that stick out of the viewport."""
+"""What the tests look for in a report's page: its words (beside the Markdown's), and in a page
+open in headless Chromium (Playwright), console errors, images that do not decode, elements
+that stick out of the viewport."""
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,3 +117,19 @@ def sticking_out(frame: Page | Frame, limit: int = VIEWPORT["width"]) -> list[st
 def undecoded_images(frame: Page | Frame) -> list[str]:
     """The images of `frame` that do not decode."""
     return frame.evaluate(UNDECODED_IMAGES)
+
+
+def words_of_markdown(markdown: str) -> list[str]:
+    """The words a reader sees of Markdown: a figure's alt text, no table rules or markup."""
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"\[([^\]]*)\]\(#[^)]*\)", r"\1", text)  # a link to a section: its words
+    text = re.sub(r"<[^>]+>", " ", text)  # the HTML it holds (a figure's frame, a fold)
+    text = re.sub(r"^- ", " ", text, flags=re.MULTILINE)  # a list's bullets
+    text = html.unescape(re.sub(r"[|#`]", " ", text))
+    return [word for word in text.split() if not re.fullmatch(r"-{3,}", word)]
+
+
+def words_of_html(page: str) -> list[str]:
+    """The words a reader sees of an HTML page's body: tags dropped, entities decoded."""
+    body = page.split("<body>", 1)[1]
+    return html.unescape(re.sub(r"<[^>]+>", " ", body)).split()

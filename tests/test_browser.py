@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SNAKEMAKE_REPORT, STUDY_REPORT, needs_debian_data
+from helpers import MODELS
 from page_checks import (
     OpenPage,
     chromium_missing,
@@ -52,13 +53,15 @@ def browser() -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def reports(finished_smoke_run: Path, swept_run: Path) -> dict[str, Path]:
-    """The pages to check: the finished run's report.html; the same with a sweep's models in
-    its experiments table (the widest table the report shows); Snakemake's `--report` page."""
+def reports(
+    finished_smoke_run: Path, sweeps: dict[int, Path], snakemake_report_run: Path
+) -> dict[str, Path]:
+    """The pages to check: the finished run's report.html; a sweep's, with its leaderboard
+    (the widest table the report shows); Snakemake's `--report` page of the finished run."""
     return {
         "report.html": finished_smoke_run / STUDY_REPORT,
-        "report.html with a sweep": swept_run / STUDY_REPORT,
-        "snakemake --report": swept_run / SNAKEMAKE_REPORT,
+        "report.html with a sweep": sweeps[51] / STUDY_REPORT,
+        "snakemake --report": snakemake_report_run / SNAKEMAKE_REPORT,
     }
 
 
@@ -109,3 +112,34 @@ def test_snakemake_report_opens_the_study_report(reports: dict[str, Path], brows
     outside = sticking_out(frame, width)
     assert not outside, f"wider than its {width} px frame: {outside}"
     assert not opened.errors, "\n".join(opened.errors)
+
+
+# The first screen a reader gives a page: a laptop's browser window.
+FIRST_SCREEN = {"width": 1280, "height": 800}
+
+
+@pytest.mark.parametrize("report", ["the smoke run", "a sweep of 51 models"])
+def test_the_first_screen_shows_the_accuracies_and_the_verdicts(
+    report: str, finished_smoke_run: Path, sweeps: dict[int, Path], browser
+) -> None:
+    """The coursework's three models' test accuracies and the two verdicts, unscrolled."""
+    path = (
+        finished_smoke_run / STUDY_REPORT
+        if report == "the smoke run"
+        else sweeps[51] / STUDY_REPORT
+    )
+    page = browser.new_page(viewport=FIRST_SCREEN)
+    page.goto(path.resolve().as_uri())
+    findings = page.locator(".findings")
+    rows = [findings.locator("tbody tr").nth(i) for i in range(len(MODELS))]
+    assert [row.locator("td").first.inner_text() for row in rows] == list(MODELS)
+    accuracies = [row.locator("td").nth(1) for row in rows]
+    assert all(re.fullmatch(r"\d+\.\d\d% \(.+ to .+\)", cell.inner_text()) for cell in accuracies)
+    verdicts = [findings.locator("li").nth(i) for i in range(2)]
+    assert all("after Holm's correction:" in verdict.inner_text() for verdict in verdicts)
+    for element in (*accuracies, *verdicts):
+        box = element.bounding_box()
+        assert box is not None and box["y"] >= 0, element
+        assert box["y"] + box["height"] <= FIRST_SCREEN["height"], element.inner_text()
+        assert box["x"] + box["width"] <= FIRST_SCREEN["width"], element.inner_text()
+    page.close()

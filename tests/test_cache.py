@@ -7,36 +7,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from conftest import TINY, copy_workflow, needs_debian_data, snakemake
+from helpers import MODELS, learned_result, write_config
 
-from fashion_mnist_study.analysis.results import learned, read_metrics
+from fashion_mnist_study.analysis.results import read_metrics
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
-MODELS = ("cnn", "cnn_regularized", "mlp")
 
 
 def run(
     workdir: Path, cache: Path, *targets: str, configs: tuple[str, ...] = (), check: bool = True
 ):
     return snakemake(workdir, *targets, "--cores", "2", *TINY, *configs, cache=cache, check=check)
-
-
-def with_override(workdir: Path, name: str, override: dict) -> str:
-    (workdir / "config" / name).write_text(yaml.safe_dump(override))
-    return f"config/{name}"
-
-
-def private_copy(cache: Path, tmp_path: Path) -> Path:
-    """A cache of the test's own, to damage: the finished run's entries."""
-    private = tmp_path / "cache"
-    shutil.copytree(cache, private)
-    return private
 
 
 def cached(workdir: Path, output: str) -> Path:
@@ -68,12 +54,11 @@ def stat_mode(path: Path) -> int:
 
 
 def test_switching_back_restores_the_earlier_results_from_the_cache(
-    first_run: Path, cache: Path, tmp_path: Path
+    first_run: Path, cache: Path, smoke_run_copy: Path
 ) -> None:
-    workdir = tmp_path / "workflow"
-    shutil.copytree(first_run, workdir, symlinks=True)
+    workdir = smoke_run_copy
     before = (workdir / "results/metrics/cnn/seed0.csv").read_bytes()
-    edit = with_override(workdir, "edit.yaml", {"models": {"cnn": {"learning_rate": 0.002}}})
+    edit = write_config(workdir, {"models": {"cnn": {"learning_rate": 0.002}}})
     training = "results/metrics/cnn/seed0.json"  # the training is the claim, not what reads it
     edited = run(workdir, cache, training, configs=(edit,))
     assert "Moving output file results/metrics/cnn/seed0.csv to cache." in edited.output
@@ -107,14 +92,13 @@ def test_a_fresh_clone_sharing_the_cache_trains_nothing(
 
 
 def test_a_sweep_trains_each_model_it_makes_and_compares_them_all(
-    first_run: Path, cache: Path, tmp_path: Path
+    cache: Path, smoke_run_copy: Path
 ) -> None:
-    workdir = tmp_path / "workflow"
-    shutil.copytree(first_run, workdir, symlinks=True)
+    workdir = smoke_run_copy
     sweep = {"sweeps": [{"base": "cnn_regularized", "settings": {"dropout": [0.3, 0.5, 0.7]}}]}
     # The report's sentences on a sweep are test_report's; here, what the rules wire.
     shown = ("results/tables/experiments.csv", "results/plots/experiments.png")
-    run(workdir, cache, *shown, configs=(with_override(workdir, "sweep.yaml", sweep),))
+    run(workdir, cache, *shown, configs=(write_config(workdir, sweep, "sweep.yaml"),))
     swept = [f"cnn_regularized-dropout-{value}" for value in (0.3, 0.5, 0.7)]
     table = pd.read_csv(workdir / "results/tables/experiments.csv")
     assert list(table["model"]) == [*MODELS, *swept]
@@ -130,19 +114,18 @@ def test_a_sweep_trains_each_model_it_makes_and_compares_them_all(
     assert cached(workdir, same.format("")) != cached(workdir, same.format("-dropout-0.7"))
 
 
-def test_another_seed_is_another_entry(first_run: Path, cache: Path, tmp_path: Path) -> None:
-    workdir = tmp_path / "workflow"
-    shutil.copytree(first_run, workdir, symlinks=True)
-    seeds = with_override(workdir, "seeds.yaml", {"training": {"seeds": [0, 1]}})
+def test_another_seed_is_another_entry(cache: Path, smoke_run_copy: Path) -> None:
+    workdir = smoke_run_copy
+    seeds = write_config(workdir, {"training": {"seeds": [0, 1]}}, "seeds.yaml")
     target = "results/metrics/mlp/seed1.json"
     run(workdir, cache, target, configs=(seeds,))
     assert cached(workdir, target) != cached(workdir, "results/metrics/mlp/seed0.json")
 
 
 def test_a_changed_cache_entry_is_refused_naming_the_file(
-    first_run: Path, finished_run_cache: Path, tmp_path: Path
+    first_run: Path, run_cache_copy: Path, tmp_path: Path
 ) -> None:
-    private = private_copy(finished_run_cache, tmp_path)
+    private = run_cache_copy
     entry = private / cached(first_run, "results/metrics/cnn/seed0.csv").name
     os.chmod(entry, 0o644)
     entry.write_text(entry.read_text().replace("epoch", "epoch ", 1))
@@ -155,9 +138,9 @@ def test_a_changed_cache_entry_is_refused_naming_the_file(
 
 
 def test_an_edited_result_in_the_cache_is_refused_naming_the_file(
-    first_run: Path, finished_run_cache: Path, tmp_path: Path
+    first_run: Path, run_cache_copy: Path, tmp_path: Path
 ) -> None:
-    private = private_copy(finished_run_cache, tmp_path)
+    private = run_cache_copy
     entry = private / cached(first_run, "results/metrics/cnn/seed0.json").name
     result = json.loads(entry.read_text())
     entry.write_text(json.dumps({**result, "test_acc": result["test_acc"] + 0.01}, indent=2))
@@ -174,11 +157,11 @@ def test_an_edited_result_in_the_cache_is_refused_naming_the_file(
 
 
 def test_a_cache_entry_missing_a_file_is_trained_again_and_made_whole(
-    first_run: Path, finished_run_cache: Path, tmp_path: Path
+    first_run: Path, run_cache_copy: Path, tmp_path: Path
 ) -> None:
     """Snakemake links the outputs it finds, then runs the job: nothing may be written through
     those links, and the entry must end whole (its files, not links to themselves)."""
-    private = private_copy(finished_run_cache, tmp_path)
+    private = run_cache_copy
     outputs = [
         "results/metrics/mlp/seed0.csv",
         "results/metrics/mlp/seed0.json",
@@ -193,5 +176,4 @@ def test_a_cache_entry_missing_a_file_is_trained_again_and_made_whole(
         entry = cached(workdir, output)
         assert entry.parent == private.resolve() and entry.is_file() and not entry.is_symlink()
     read_metrics(workdir / outputs[0])  # the entry's CSV is the one its result vouches for
-    reference = json.loads((first_run / outputs[1]).read_text())
-    assert learned(json.loads((workdir / outputs[1]).read_text())) == learned(reference)
+    assert learned_result(workdir / outputs[1]) == learned_result(first_run / outputs[1])

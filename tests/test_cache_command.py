@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import REPO, SMOKE, TINY, copy_workflow, snakemake
+from helpers import MODELS
 
 from fashion_mnist_study.analysis.results import check_outputs
 from fashion_mnist_study.cache.entries import RULE_OUTPUTS, find_entries, listing
@@ -294,17 +295,6 @@ def test_the_console_command_runs_as_a_module(cache: Path) -> None:
 # End to end, the suite's settings: what a run stores is what the command computes and checks.
 
 
-@pytest.fixture
-def smoke_cache(
-    smoke_run_copy: Path, finished_run_cache: Path, tmp_path: Path
-) -> tuple[Path, Path]:
-    """A copy of the finished run, and a copy of the cache entries it stored (the session's
-    cache holds other tests' entries too, and these tests damage theirs)."""
-    cache = tmp_path / "finished_run_cache"
-    shutil.copytree(finished_run_cache, cache)
-    return smoke_run_copy, cache
-
-
 def run_command(workdir: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "fashion_mnist_study", "cache", *args],
@@ -317,14 +307,14 @@ def run_command(workdir: Path, cache: Path, *args: str) -> subprocess.CompletedP
 
 @pytest.mark.slow
 def test_a_run_stores_read_only_entries_the_config_is_seen_to_use(
-    smoke_cache: tuple[Path, Path],
+    smoke_run_copy: Path, run_cache_copy: Path
 ) -> None:
-    workdir, cache = smoke_cache
+    workdir, cache = smoke_run_copy, run_cache_copy
     assert {path.stat().st_mode & 0o777 for path in cache.iterdir()} == {0o444}
     listed = run_command(workdir, cache, "list", *TINY, "--csv", "list.csv")
     assert listed.returncode == 0, listed.stderr
     table = pd.read_csv(workdir / "list.csv")
-    assert sorted(table["model"]) == ["cnn", "cnn_regularized", "mlp"]
+    assert sorted(table["model"]) == sorted(MODELS)
     assert set(table["used"]) == {"yes"}
     assert list(table["dropout"]) == [
         0.0 if m != "cnn_regularized" else 0.7 for m in table["model"]
@@ -334,9 +324,9 @@ def test_a_run_stores_read_only_entries_the_config_is_seen_to_use(
 
 @pytest.mark.slow
 def test_damaged_predictions_and_weights_stop_the_run_until_verify_deletes_them(
-    smoke_cache: tuple[Path, Path], tmp_path: Path
+    smoke_run_copy: Path, run_cache_copy: Path, tmp_path: Path
 ) -> None:
-    study, cache = smoke_cache
+    study, cache = smoke_run_copy, run_cache_copy
     workdir = copy_workflow(tmp_path / "fresh")
     for output in ("results/predictions/cnn/seed0.npz", "results/models/mlp/seed0.pt"):
         flip_byte(cache / (study / output).resolve().name)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, copy_workflow, snakemake
+from helpers import write_config
 
 from fashion_mnist_study.core.config import (
     ConfigError,
@@ -353,8 +354,8 @@ def test_every_problem_is_listed_at_once() -> None:
 
 def test_snakefile_stops_before_any_job_naming_the_key(tmp_path: Path) -> None:
     workdir = copy_workflow(tmp_path / "workflow")
-    (workdir / "config" / "bad.yaml").write_text(yaml.safe_dump({"models": {"cnn": {"epochs": 0}}}))
-    result = snakemake(workdir, "all", "-n", "--configfile", "config/bad.yaml", check=False)
+    bad = write_config(workdir, {"models": {"cnn": {"epochs": 0}}}, "bad.yaml")
+    result = snakemake(workdir, "all", "-n", "--configfile", bad, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "models.cnn.epochs" in output

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashion_mnist_study.study.data import load_idx, load_splits, make_splits, save_splits
+from fashion_mnist_study.study.data import load_arrays, load_idx, make_splits, save_arrays
 
 N_TRAIN, N_TEST = 50, 20
 
@@ -123,16 +123,31 @@ def test_subset_larger_than_a_split_is_rejected(subset, message) -> None:
         splits(val_size=10, subset=subset)
 
 
-def test_save_and_load_round_trip(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compressed", [False, True])
+def test_save_and_load_round_trip(tmp_path: Path, compressed: bool) -> None:
     original = splits(subset={"train": 5, "val": 4, "test": 3})
     path = tmp_path / "resources" / "splits.npz"
-    save_splits(original, path)
-    loaded = load_splits(path)
+    save_arrays(path, original, compressed=compressed)
+    loaded = load_arrays(path)
     assert loaded.keys() == original.keys()
     for key, value in original.items():
         assert loaded[key].dtype == np.uint8
         np.testing.assert_array_equal(loaded[key], value)
     assert sorted(p.name for p in path.parent.iterdir()) == ["splits.npz"]  # no temp file left
+
+
+def test_compressed_arrays_are_deflated(tmp_path: Path) -> None:
+    arrays = {"zeros": np.zeros(10_000, dtype=np.uint8)}
+    save_arrays(tmp_path / "plain.npz", arrays)
+    save_arrays(tmp_path / "deflated.npz", arrays, compressed=True)
+    assert (tmp_path / "deflated.npz").stat().st_size < (tmp_path / "plain.npz").stat().st_size / 10
+
+
+def test_an_archive_holding_pickles_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "objects.npz"
+    np.savez(path, objects=np.array([{"runs": "code"}], dtype=object))  # pickled by savez
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        load_arrays(path)
 
 
 def write_gz(path: Path, content: bytes) -> Path:

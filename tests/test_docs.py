@@ -1,6 +1,7 @@
 """Every `snakemake` command the README and the manual show still works as far as a dry run
 can tell: each is run with `--dry-run` on the smoke settings in a fresh copy of the workflow, so
-a renamed target, profile or flag fails here instead of for a user.
+a renamed target, profile or flag fails here instead of for a user. And every result of the
+latest full run that they show is rendered from its one source, `docs/latest-run/`.
 
 The commands are read from the pages themselves (shell code blocks and inline code), so a new
 one is checked without editing this file. The files they need (a config of one's own, a
@@ -10,6 +11,8 @@ is `# file: <path>`. What a dry run cannot check here is listed in NOT_FULLY_DRY
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import re
 import shlex
@@ -19,11 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, SMOKE, snakemake
 
-from fashion_mnist_study.tools.gpu_check import copy_workflow
+from fashion_mnist_study.analysis.comparisons import (
+    COMPARISON_COLUMNS,
+    TEST_ACCURACY_COLUMNS,
+    compared_pairs,
+)
+from fashion_mnist_study.core.checkout import copy_workflow
+from fashion_mnist_study.core.checksums import seal_of
+from fashion_mnist_study.core.config import model_sections, sweep_bases
+from fashion_mnist_study.outputs.experiments import SUMMARY_COLUMNS
+from fashion_mnist_study.tools import docs_results
 
 PAGES = [
     REPO / "README.md",
@@ -279,3 +292,133 @@ def test_smoke_settings_go_after_a_commands_own_config_files() -> None:
         "-n",
         "--dry-run",
     ]
+
+
+# The latest full run: docs/latest-run/ is its one source (tools/docs_results.py).
+SNAPSHOT = REPO / docs_results.SNAPSHOT
+
+
+def outside_blocks(text: str) -> str:
+    """A page without its rendered block of the latest run."""
+    return re.sub(r"^\[latest-run:begin\]:.*?^\[latest-run:end\]: #$", "", text, flags=re.M | re.S)
+
+
+def test_the_pages_show_the_latest_run_as_its_files_say() -> None:
+    """Each page's block of the latest full run is what docs/latest-run/ renders to: a table or
+    figure changed by hand, or a snapshot changed without `make docs-results`, fails here."""
+    stale = {
+        page.relative_to(REPO): "".join(
+            difflib.unified_diff(now.splitlines(True), new.splitlines(True), "page", "rendered")
+        )
+        for page, (now, new) in docs_results.rendered_pages(REPO).items()
+        if now != new
+    }
+    assert not stale, f"run `make docs-results`:\n{stale}"
+
+
+def test_the_latest_run_is_written_nowhere_else() -> None:
+    """Outside the rendered blocks, no page of the README or the manual gives a model's test
+    accuracy with its interval, in a table's form or a sentence's: a copy could disagree."""
+    latest = docs_results.read_snapshot(SNAPSHOT)
+    shown = []
+    for _, row in latest.accuracy.iterrows():
+        bounds = row["test_acc_mean"], *docs_results.interval_of(row, "test_acc")
+        shown += [docs_results.accuracy_cell(*bounds), docs_results.accuracy_sentence(*bounds)]
+    for page in PAGES:
+        text = outside_blocks(page.read_text())
+        assert not [figure for figure in shown if figure in text], page_name(page)
+
+
+def test_the_latest_runs_tables_have_the_workflows_columns() -> None:
+    """The snapshot's tables are the workflow's own files, so that a new run's replace them as
+    they are (`--from`)."""
+    latest = docs_results.read_snapshot(SNAPSHOT)
+    assert list(latest.accuracy.columns) == TEST_ACCURACY_COLUMNS
+    assert list(latest.comparisons.columns) == COMPARISON_COLUMNS
+    assert list(latest.experiments.columns[:2]) == ["model", "architecture"]
+    assert list(latest.experiments.columns[-len(SUMMARY_COLUMNS) :]) == SUMMARY_COLUMNS
+
+
+def copy_of_the_pages(root: Path) -> None:
+    for page in docs_results.PAGES:
+        (root / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / page, root / page)
+    shutil.copytree(SNAPSHOT, root / docs_results.SNAPSHOT)
+
+
+def test_a_new_finished_run_replaces_the_snapshot_and_every_page_shows_it(tmp_path: Path) -> None:
+    copy_of_the_pages(root := tmp_path / "repo")
+    run = tmp_path / "run"
+    for name, path in docs_results.SNAPSHOT_FILES.items():
+        (run / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SNAPSHOT / name, run / path)
+    accuracy = pd.read_csv(run / "results/tables/test_accuracy.csv")
+    accuracy.loc[accuracy["model"] == "mlp", "test_acc_mean"] = 0.8765
+    accuracy.to_csv(run / "results/tables/test_accuracy.csv", index=False)
+    for model, peak in [("cnn", 1100.0), ("mlp", 900.0)]:
+        result = {"trained_at": "2027-01-02T03:04:05+00:00", "peak_rss_mb": peak}
+        (run / f"results/metrics/{model}").mkdir(parents=True)
+        (run / f"results/metrics/{model}/seed0.json").write_text(
+            json.dumps({**result, "seal": seal_of(result)})
+        )
+
+    args = ["--command", "snakemake --cores 2 all", "--machine", "4-core Arm", "--jobs", "27"]
+    args += ["--wall-time", "20 min", "--load", "nothing else ran", "--idle"]
+    assert docs_results.main(["--root", str(root), "--from", str(run), *args]) == 0
+
+    description = yaml.safe_load((root / docs_results.SNAPSHOT / "run.yaml").read_text())
+    assert description["date"] == "2027-01-02"
+    assert description["peak_memory"] == "0.88 to 1.07 GB"
+    assert description["notes"] == ""
+    assert docs_results.stale_pages(root) == []
+    readme = (root / "README.md").read_text()
+    assert "2027-01-02" in readme and "87.65%" in readme and "4-core Arm" in readme
+    assert "on an otherwise idle machine" in " ".join((root / "docs/study.md").read_text().split())
+
+
+def test_a_page_edited_by_hand_is_stale(tmp_path: Path) -> None:
+    copy_of_the_pages(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text().replace("cnn ahead", "mlp ahead"))
+    assert docs_results.stale_pages(tmp_path) == ["README.md"]
+    assert docs_results.main(["--root", str(tmp_path), "--check"]) == 1
+    assert docs_results.main(["--root", str(tmp_path)]) == 0
+    assert docs_results.stale_pages(tmp_path) == []
+
+
+def test_wrapped_lines_never_start_a_block_and_keep_numbers_with_their_units() -> None:
+    text = "a " * 47 + "- b 12 min 05 s " + "c " * 44 + "1.11 GB"
+    lines = docs_results.wrap(text).splitlines()
+    assert all(len(line) <= 100 or " " not in line[100:] for line in lines)
+    assert not any(docs_results.BLOCK_START.match(line) for line in lines[1:])
+    assert any("12 min 05 s" in line for line in lines) and "1.11 GB" in lines[-1]
+
+
+NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+
+
+def test_the_evidence_page_counts_a_sweeps_comparisons_as_the_code_does() -> None:
+    """docs/evidence.md's smoke run: the sweep it shows makes as many comparisons as it says
+    (the study's pairs, every model against the baseline, every swept model against its base)."""
+    text = " ".join((REPO / "docs/evidence.md").read_text().split())
+    sweep = yaml.safe_load(re.search(r"the sweep `(\{base: [^`]*\})`", text)[1])
+    said = re.search(r"now makes (\w+) comparisons", text)[1]
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["sweeps"] = [sweep]
+    models = list(model_sections(config))
+    pairs = compared_pairs(models, config["experiments"]["baseline"], sweep_bases(config))
+    assert NUMBER_WORDS[len(pairs)] == said, pairs

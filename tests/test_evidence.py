@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import MODELS
 from test_per_class import write as write_predictions
 
 from fashion_mnist_study.analysis import comparisons, evidence
@@ -120,7 +121,7 @@ def right_of(n: int, wrong: list[int]) -> np.ndarray:
 
 
 def test_compared_pairs_are_the_studys_then_every_model_against_the_baseline() -> None:
-    models = ["cnn", "cnn_regularized", "mlp", "cnn-dropout-0.3"]
+    models = [*MODELS, "cnn-dropout-0.3"]
     assert comparisons.compared_pairs(models, "cnn") == [
         ("cnn_regularized", "cnn"),
         ("cnn", "mlp"),
@@ -133,7 +134,7 @@ def test_compared_pairs_are_the_studys_then_every_model_against_the_baseline() -
 
 
 def test_a_swept_model_is_compared_with_its_sweeps_base_as_well() -> None:
-    models = ["cnn", "cnn_regularized", "mlp", "cnn-precision-bfloat16", "mlp-precision-bfloat16"]
+    models = [*MODELS, "cnn-precision-bfloat16", "mlp-precision-bfloat16"]
     bases = {"cnn-precision-bfloat16": "cnn", "mlp-precision-bfloat16": "mlp"}
     assert comparisons.compared_pairs(models, "cnn", bases)[2:] == [
         ("cnn-precision-bfloat16", "cnn"),  # the baseline is its base: listed once

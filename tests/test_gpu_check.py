@@ -15,7 +15,9 @@ import pytest
 import torch
 import yaml
 from conftest import REPO, TINY_CONFIG, needs_debian_data, replace_file, smoke_run_output
+from helpers import MODELS, write_config
 
+from fashion_mnist_study.core.progress import load_rows
 from fashion_mnist_study.tools.gpu_check import (
     Step,
     StudyRun,
@@ -104,8 +106,7 @@ def test_learned_numbers_ignore_timings_but_not_what_was_learned(smoke_run_copy:
     reference = learned_numbers(smoke_run_copy)
     assert len(reference) == 6  # a CSV and a JSON per model
     metrics = smoke_run_copy / "results/metrics/cnn/seed0.csv"
-    with open(metrics, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = load_rows(metrics)
     result_path = smoke_run_copy / "results/metrics/mlp/seed0.json"
     result = json.loads(result_path.read_text())
 
@@ -135,7 +136,7 @@ def test_summary_names_each_training_its_accuracy_and_its_start_up(
     assert "device: cpu, 2 CPUs" in text
     assert "cuda tests: ok, 3.0 s (3 skipped)" in text
     assert "study (smoke, CPU): wall 21.5 s" in text
-    for model in ("cnn", "cnn_regularized", "mlp"):
+    for model in MODELS:
         result = json.loads(
             (finished_smoke_run / f"results/metrics/{model}/seed0.json").read_text()
         )
@@ -199,7 +200,7 @@ def test_without_a_gpu_the_check_runs_on_the_cpu_and_says_the_gpu_was_not_checke
     assert re.search(r"^cuda tests: ok, [\d.]+ s \(\d+ skipped, \d+ deselected\)$", out, re.M)
     assert re.search(r"^benchmark: ok", out, re.M)
     assert re.search(r"^study \(smoke, CPU\): wall [\d.]+ s$", out, re.M)
-    for model in ("cnn", "cnn_regularized", "mlp"):
+    for model in MODELS:
         assert re.search(rf"^  {model} seed 0 .*%", out, re.M)
     assert out.rstrip().endswith("the GPU path was not checked.")
     check_folder = tmp_path / "check"
@@ -212,8 +213,7 @@ def test_without_a_gpu_the_check_runs_on_the_cpu_and_says_the_gpu_was_not_checke
 def test_the_bfloat16_study_gets_its_precision_and_the_data_folder_as_config(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config/config.yaml").write_text(yaml.safe_dump({"data": {"mirrors": ["m"]}}))
+    write_config(tmp_path, {"data": {"mirrors": ["m"]}}, "config.yaml")
     assert config_overrides(tmp_path, None, smoke=False) == []
     extra = tmp_path / "quick.yaml"
     arguments = config_overrides(

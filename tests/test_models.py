@@ -7,6 +7,7 @@ import pytest
 import torch
 import yaml
 from conftest import REPO
+from helpers import MODELS
 from torch import nn
 
 from fashion_mnist_study.core.config import model_settings
@@ -80,7 +81,7 @@ def test_mlp_layers_follow_hidden_sizes() -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["cnn", "cnn_regularized", "mlp"])
+@pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("batch", [1, 5])
 def test_forward_gives_ten_logits_per_image(name: str, batch: int) -> None:
     model = build_model(SETTINGS[name]).eval()

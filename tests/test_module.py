@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from conftest import SMOKE_CPUS, TINY, needs_debian_data, planned_jobs, snakemake
+from helpers import FILTER_JOBS, MODELS, module_user
 
-from fashion_mnist_study.tools.gpu_check import copy_workflow
+from fashion_mnist_study.core.checkout import copy_workflow
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
 
-MODELS = ("cnn", "cnn_regularized", "mlp")
 # The manual's Snakefile for a module user (docs/module.md), with the clone's path in it.
 USER_SNAKEFILE = """\
 configfile: "config/config.yaml"
@@ -43,15 +43,6 @@ onerror:
 """
 
 
-def module_user(folder: Path, clone: Path) -> Path:
-    """A user's folder: the clone's config files and a Snakefile that uses the clone."""
-    (folder / "config").mkdir(parents=True)
-    for name in ("config.yaml", "smoke.yaml"):
-        shutil.copy2(clone / "config" / name, folder / "config" / name)
-    (folder / "Snakefile").write_text(USER_SNAKEFILE.format(clone="../clone"))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def finished_module_run(
     finished_smoke_run: Path, tmp_path_factory: pytest.TempPathFactory
@@ -61,7 +52,7 @@ def finished_module_run(
     trainings (and the download) are restored, not repeated."""
     base = tmp_path_factory.mktemp("module")
     clone = copy_workflow(base / "clone")
-    user = module_user(base / "user", clone)
+    user = module_user(base / "user", clone, USER_SNAKEFILE.format(clone="../clone"))
     profile = ("--workflow-profile", "../clone/profiles/default")  # the manual's command
     result = snakemake(user, "all", "--cores", "2", *TINY, *profile, cpus=SMOKE_CPUS)
     return base, result.output
@@ -94,9 +85,4 @@ def test_editing_a_package_module_in_the_clone_replans_the_rules_that_run_it(
     assert planned_jobs(user, "all", extra=TINY) == {}
     module = base / "clone/src/fashion_mnist_study/study/filters.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(user, "all", extra=TINY) == {
-        "apply_filters": 2,
-        "filter_errors": 1,
-        "plot_filters": 1,
-        "report": 1,
-    }
+    assert planned_jobs(user, "all", extra=TINY) == FILTER_JOBS

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import SMOKE, copy_workflow
+from helpers import MODELS
 from test_config import CONFIG, SCHEMA, edited, problems, with_sweeps
 from test_training import numbers_without_timing, run, tiny_splits
 
@@ -47,7 +48,7 @@ def test_precision_defaults_to_float32_and_a_model_may_override_the_training_sec
     config = edited("models.mlp.precision", "float32", base=config)
     validate_config(config, SCHEMA)
     settings = model_settings(config)
-    assert [settings[m].precision for m in ("cnn", "cnn_regularized", "mlp")] == [
+    assert [settings[m].precision for m in MODELS] == [
         "bfloat16",
         "bfloat16",
         "float32",

@@ -3,7 +3,6 @@ from the cache, the outcome at the end of a run, and the switch that keeps them 
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import re
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import TINY, needs_debian_data, smoke_run_output, snakemake
+from helpers import MODELS
 
 from fashion_mnist_study.core.progress import (
     QUIET_VARIABLE,
@@ -19,6 +19,7 @@ from fashion_mnist_study.core.progress import (
     duration,
     epoch_line,
     is_quiet,
+    load_rows,
     outcome_lines,
     per_epoch,
     recent_pace,
@@ -37,12 +38,6 @@ START_LINE = re.compile(
     r"[\w.-]+ seed \d+: (?:training \d+ epochs|resuming after epoch \d+/\d+) "
     r"on \w+, \d+ threads?"
 )
-MODELS = ("cnn", "cnn_regularized", "mlp")
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def tiny_run(folder: Path, epochs: int = 3) -> list[dict[str, str]]:
@@ -77,7 +72,7 @@ def tiny_run(folder: Path, epochs: int = 3) -> list[dict[str, str]]:
         checkpoint_path=folder / "c.ckpt",
         progress_bar=False,
     )
-    return read_csv(folder / "m.csv")
+    return load_rows(folder / "m.csv")
 
 
 def test_each_finished_epoch_prints_one_line_with_accuracies_pace_and_time_left(
@@ -204,7 +199,7 @@ def test_smoke_run_shows_each_epoch_and_ends_with_the_report_and_accuracies(
     ]
     lines = output.splitlines()
     end = max(i for i, line in enumerate(lines) if "steps (100%) done" in line)
-    table = read_csv(finished_smoke_run / "results/tables/test_accuracy.csv")
+    table = load_rows(finished_smoke_run / "results/tables/test_accuracy.csv")
     report = finished_smoke_run / "results/report/report.html"
     width = max(len(row["model"]) for row in table)
     assert lines[end + 1 : end + 6] == [

@@ -14,26 +14,31 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.text import Text
+from conftest import REPO, SMOKE, copy_workflow
+from figure_checks import drawn_figures, illegible_text, overlapping_texts
+from helpers import MODELS
+from page_checks import words_of_html, words_of_markdown
 from PIL import Image
 
 from fashion_mnist_study.analysis import comparisons, examples, per_class
 from fashion_mnist_study.analysis import results as summary
 from fashion_mnist_study.analysis.results import read_curves
+from fashion_mnist_study.cache.keys import planned_workflow
 from fashion_mnist_study.core.atomic import write_table
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
 from fashion_mnist_study.core.config import model_sections
 from fashion_mnist_study.outputs import plots
-from fashion_mnist_study.outputs.experiments import experiments_table
+from fashion_mnist_study.outputs.experiments import (
+    accuracy_by_setting,
+    experiments_table,
+    ranking,
+)
 from fashion_mnist_study.outputs.report.document import write_report
-from fashion_mnist_study.outputs.report.numbers import ReportInputs
+from fashion_mnist_study.outputs.report.inputs import ReportInputs
 from fashion_mnist_study.study.filters import apply_filters_to_test_images, error_table
 from fashion_mnist_study.study.models import PARAM_COLUMNS, build_network, parameter_rows
 from fashion_mnist_study.study.predictions import save_predictions, stack_predictions
 
-MODELS = ("cnn", "cnn_regularized", "mlp")
 STUDY_SECTIONS = model_sections(yaml.safe_load((REPO / "config/config.yaml").read_text()))
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 STYLE = {"dpi": 30, "panel_width": 3.0, "panel_height": 2.0}
@@ -52,10 +57,6 @@ SECTIONS = (
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The study's figure settings (dpi, panel sizes), at which the report shows its figures.
 STUDY_STYLE = yaml.safe_load((REPO / "config/config.yaml").read_text())["plots"]
-# The HTML report's text column: max-width 60em of a 16 px font (templates/frame.html.j2); a
-# wider figure is shown scaled down to it. Text smaller than LEGIBLE_PX there is hard to read.
-REPORT_COLUMN_PX = 960
-LEGIBLE_PX = 11
 
 
 # Of each class's test images, how many a model gets right; a run's test accuracy (its JSON's)
@@ -269,13 +270,11 @@ def make_figures(data: Synthetic, root: Path | None = None) -> dict[str, Path]:
     )
     plots.plot_image_groups(groups, figures["examples"], STYLE)
     figures["experiments"] = root / "experiments.png"
-    table = pd.read_csv(
-        data.paths["root"] / "tables/experiments.csv", keep_default_na=False, na_values=""
-    )
-    ranking = list(table.sort_values("test_acc_mean", ascending=False)["model"])
-    plots.plot_experiments(curves, figures["experiments"], STYLE, ranking, baseline="cnn")
+    accuracy = pd.read_csv(data.paths["root"] / "tables/test_accuracy.csv")
+    plots.plot_experiments(curves, figures["experiments"], STYLE, ranking(accuracy), "cnn")
     figures["experiments_settings"] = root / "experiments_settings.png"
-    plots.plot_setting_slices(table, figures["experiments_settings"], STYLE)
+    table, settings = accuracy_by_setting({m: STUDY_SECTIONS[m] for m in MODELS}, accuracy)
+    plots.plot_setting_slices(table, settings, figures["experiments_settings"], STYLE)
     figures["comparisons"] = root / "comparisons.png"
     compared = pd.read_csv(data.paths["root"] / "tables/comparisons.csv")
     plots.plot_comparisons(compared, figures["comparisons"], STYLE, alpha=0.05)
@@ -283,9 +282,13 @@ def make_figures(data: Synthetic, root: Path | None = None) -> dict[str, Path]:
 
 
 def build_report(
-    data: Synthetic, figures: dict[str, Path], kernel_names: list[str] | None = None
+    data: Synthetic,
+    figures: dict[str, Path],
+    kernel_names: list[str] | None = None,
+    models: tuple[str, ...] = MODELS,
 ) -> tuple[str, str]:
-    """Write the report for `data` with `figures`; return (markdown, html)."""
+    """Write the report for `data` with `figures` (curves and confusion matrices of `models`,
+    named as make_figures names them); return (markdown, html)."""
     root = data.paths["root"]
     inputs = ReportInputs(
         filter_errors=str(root / "tables/filter_errors.csv"),
@@ -294,8 +297,8 @@ def build_report(
         test_accuracy=str(root / "tables/test_accuracy.csv"),
         metrics=data.paths["metrics"],
         results=data.paths["results"],
-        curves={model: str(figures[model]) for model in MODELS},
-        confusion={model: str(figures[f"confusion_{model}"]) for model in MODELS},
+        curves={model: str(figures[model]) for model in models},
+        confusion={model: str(figures[f"confusion_{model}"]) for model in models},
         overfitting=str(figures["overfitting"]),
         mlp_vs_cnn=str(figures["mlp_vs_cnn"]),
         experiments=str(root / "tables/experiments.csv"),
@@ -361,77 +364,14 @@ def rebuilt(tmp_path: Path, figures: dict[str, Path], **changes) -> Built:
 # --- figures --------------------------------------------------------------------------------
 
 
-def illegible_text(fig, png: Path, dpi: int) -> dict[str, float]:
-    """The texts of `fig`, saved to `png` at `dpi`, that the HTML report shows under
-    LEGIBLE_PX high: their font size at the figure's dpi, scaled down with a figure wider than
-    the report's column."""
-    scale = min(1.0, REPORT_COLUMN_PX / Image.open(png).width)
-    hidden = [  # the tick labels and axis labels of axes turned off
-        text
-        for ax in fig.axes
-        if not ax.axison
-        for text in [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label]
-    ]
-    shown = {
-        text.get_text(): round(text.get_fontsize() * dpi / 72 * scale, 1)
-        for text in fig.findobj(Text)
-        if text.get_text().strip() and text.get_visible() and text not in hidden
-    }
-    return {text: px for text, px in shown.items() if px < LEGIBLE_PX}
-
-
-def drawn_texts(fig, renderer) -> list[tuple[Text, object]]:
-    """The texts `fig` shows, each with its box as drawn: tick labels only of the ticks in
-    view (an axis keeps labels for ticks beyond its limits, which it does not draw), nothing
-    of axes turned off."""
-    hidden = {id(text) for ax in fig.axes if not ax.axison for text in ax.findobj(Text)}
-    for ax in fig.axes:
-        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-            low, high = min(low, high), max(low, high)
-            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
-                    hidden.update({id(tick.label1), id(tick.label2)})
-    return [
-        (text, text.get_window_extent(renderer))
-        for text in fig.findobj(Text)
-        if text.get_text().strip() and text.get_visible() and id(text) not in hidden
-    ]
-
-
-def overlapping_texts(fig) -> list[tuple[str, str]]:
-    """Pairs of texts of `fig` whose boxes overlap as drawn: a label over another. Tick labels
-    of one axis turned by the same angle are left out: their upright boxes overlap where the
-    turned texts do not, and the ticks' spacing keeps them apart."""
-    renderer = FigureCanvasAgg(fig).get_renderer()  # the figure is closed once saved
-    fig.draw(renderer)
-    texts = drawn_texts(fig, renderer)
-    turned = {id(text) for text, _ in texts if text.get_rotation() % 180}
-    return [
-        (a.get_text(), b.get_text())
-        for i, (a, box_a) in enumerate(texts)
-        for b, box_b in texts[i + 1 :]
-        if not (id(a) in turned and id(b) in turned and a.get_rotation() == b.get_rotation())
-        and box_a.overlaps(box_b)
-        and min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1
-        and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1
-    ]
-
-
 def test_every_figure_text_is_legible_in_the_report(
     one_seed: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every figure drawn at the study's settings (config/config.yaml's plots), as the HTML
     report shows it."""
-    saved = []
-    save = plots._save
-
-    def keeping(fig, path, dpi):
-        saved.append((fig, path, dpi))
-        save(fig, path, dpi)
-
-    monkeypatch.setattr(plots, "_save", keeping)
     monkeypatch.setattr(sys.modules[__name__], "STYLE", STUDY_STYLE)
-    figures = make_figures(one_seed.data, tmp_path)
+    with drawn_figures() as saved:
+        figures = make_figures(one_seed.data, tmp_path)
     assert len(saved) == len(figures)
     illegible = {Path(path).name: illegible_text(fig, Path(path), dpi) for fig, path, dpi in saved}
     assert {name: texts for name, texts in illegible.items() if texts} == {}
@@ -745,22 +685,6 @@ def test_cost_table_shows_each_benchmarked_job(one_seed: Built) -> None:
     assert "| plot_curves model=cnn | 2.0 | n/a |" in one_seed.markdown
 
 
-def words_of_markdown(markdown: str) -> list[str]:
-    """The words a reader sees of Markdown: a figure's alt text, no table rules or markup."""
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
-    text = re.sub(r"\[([^\]]*)\]\(#[^)]*\)", r"\1", text)  # a link to a section: its words
-    text = re.sub(r"<[^>]+>", " ", text)  # the HTML it holds (a figure's frame, a fold)
-    text = re.sub(r"^- ", " ", text, flags=re.MULTILINE)  # a list's bullets
-    text = html.unescape(re.sub(r"[|#`]", " ", text))
-    return [word for word in text.split() if not re.fullmatch(r"-{3,}", word)]
-
-
-def words_of_html(page: str) -> list[str]:
-    """The words a reader sees of an HTML page's body: tags dropped, entities decoded."""
-    body = page.split("<body>", 1)[1]
-    return html.unescape(re.sub(r"<[^>]+>", " ", body)).split()
-
-
 @pytest.mark.parametrize("report", ["one_seed", "two_seeds"])
 def test_both_reports_say_the_same_words_in_the_same_order(report: str, request) -> None:
     built = request.getfixturevalue(report)
@@ -792,7 +716,13 @@ def test_experiments_section_lists_the_other_models_and_compares_them(
     extra = table[table["model"] == "cnn_regularized"].assign(model="cnn-dropout-0.5")
     extra = extra.assign(test_acc_mean=0.95, vs_baseline=0.95 - 0.9123, p_holm=0.00123)
     write_table(path, pd.concat([table, extra]))
-    markdown, _ = build_report(written, one_seed.figures)
+    figures = one_seed.figures
+    figures = {
+        **figures,
+        "cnn-dropout-0.5": figures["cnn_regularized"],
+        "confusion_cnn-dropout-0.5": figures["confusion_cnn_regularized"],
+    }
+    markdown, _ = build_report(written, figures, models=(*MODELS, "cnn-dropout-0.5"))
     section = markdown.split("## Experiments beyond the study")[1].split("## Cost")[0]
     assert "Models trained beyond the study's three: cnn-dropout-0.5." in section
     assert "compared with the baseline, cnn:" in section
@@ -807,6 +737,9 @@ def test_experiments_section_lists_the_other_models_and_compares_them(
     assert "| +0.00 |  | baseline |" in section
     assert "| -7.02 | 2.1e-117 | worse |" in section
     assert "![Validation accuracy of every model](" in section
+    folded = section.split("<summary>cnn-dropout-0.5: 95.00% (")[1].split("</details>")[0]
+    assert "![cnn-dropout-0.5: training and validation per epoch](" in folded
+    assert "![cnn-dropout-0.5: confusion matrix](" in folded
 
 
 def test_comparisons_section_shows_the_forest_plot_and_every_pair(two_seeds: Built) -> None:
@@ -816,3 +749,27 @@ def test_comparisons_section_shows_the_forest_plot_and_every_pair(two_seeds: Bui
     assert "![Every comparison, with its 95% interval](" in section
     assert "| cnn vs mlp | +7.00 (+5.62 to +8.38) | Welch t | 867 847 / 157 157 |" in section
     assert "| Welch t over seeds | 0.0047 | 0.0094 | cnn ahead |" in section
+
+
+def test_the_report_job_reads_every_input_by_the_name_its_rule_derives_from_report_inputs(
+    tmp_path: Path,
+) -> None:
+    workdir = copy_workflow(tmp_path / "workflow")
+    with planned_workflow(workdir, [workdir / SMOKE[1]]) as workflow:
+        (job,) = [job for job in workflow.dag.jobs if job.rule.name == "report"]
+        inputs = ReportInputs.from_job(job.input, job.params)
+    assert inputs.metrics == {model: [f"results/metrics/{model}/seed0.csv"] for model in MODELS}
+    assert inputs.results["mlp"] == ["results/metrics/mlp/seed0.json"]
+    assert inputs.curves == {model: f"results/plots/{model}_curves.png" for model in MODELS}
+    assert inputs.confusion["cnn"] == "results/plots/confusion_cnn.png"
+    assert (inputs.comparisons, inputs.class_comparisons) == (
+        "results/tables/comparisons.csv",
+        "results/tables/class_comparisons.csv",
+    )
+    assert inputs.filters_plot == "results/plots/filters.png"
+    assert inputs.benchmarks["plot_curves model=cnn"] == "benchmarks/plot_curves/cnn.tsv"
+    jobs = {label.split()[0] for label in inputs.benchmarks}
+    assert {"apply_filters", "experiments_table", "plot_experiments"} <= jobs
+    assert not jobs & {"report", "train", "download_fashion_mnist"}  # cached: no benchmark
+    assert inputs.kernel_names == ["diagonal", "vertical", "anti_diagonal"]
+    assert (inputs.baseline, inputs.alpha, inputs.pool) == ("cnn", 0.05, 2)

@@ -8,8 +8,6 @@ Run alone with: pytest -m slurm -s tests/test_slurm.py
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 import shutil
@@ -24,8 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import DEBIAN_DATA, REPO, SMOKE, copy_workflow, job_stats, snakemake
-
-from fashion_mnist_study.analysis.results import learned
+from helpers import MODELS, learned_result, learned_rows, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -36,7 +33,6 @@ SLURM_PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
 SLURM_BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "munged", "munge")
 # Threads (and SLURM CPUs) of each training job; the local reference run uses the same.
 TRAIN_THREADS = min(2, os.cpu_count() or 1)
-MODELS = ("cnn", "cnn_regularized", "mlp")
 # A GPU for each training and CPUs for all three at once, so that they run side by side: the
 # jobs spend most of their time starting and waiting for Snakemake's next status check.
 CLUSTER_SIZE = {"SLURM_GPUS": str(len(MODELS)), "SLURM_CPUS": str(len(MODELS) * TRAIN_THREADS)}
@@ -123,12 +119,6 @@ def print_jobs(jobs: list[tuple[str, str, str]], known: dict[str, dict[str, str]
             else "unknown to SLURM"
         )
         print(f"  {rule:24} {wildcards:18} {jobid:>5}  {times}")
-
-
-def extra_configfile(directory: Path, name: str, content: dict) -> str:
-    path = directory / name
-    path.write_text(yaml.safe_dump(content))
-    return str(path)
 
 
 def write_test_profile(source: Path, destination: Path) -> Path:
@@ -252,7 +242,7 @@ def start_failing_run(root: Path) -> tuple[subprocess.Popen, Path]:
         str(profile),
         FAILING_TARGET,
         *SMOKE,
-        extra_configfile(root, "broken.yaml", broken),
+        str(root / write_config(root, broken, "broken.yaml")),
         cache=root / "failing_cache",  # empty: the session's holds a download the job would reuse
     )
     return process, workdir
@@ -266,7 +256,7 @@ def runs(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     if not DEBIAN_DATA.is_dir():
         pytest.skip("needs Debian's dataset-fashion-mnist package")
     root = tmp_path_factory.mktemp("runs")
-    configs = (*SMOKE, extra_configfile(root, "fast.yaml", FAST))
+    configs = (*SMOKE, str(root / write_config(root, FAST, "fast.yaml")))
     local = copy_workflow(root / "local")
     slurm = copy_workflow(root / "slurm")
     profile = write_test_profile(slurm / "profiles/slurm/config.yaml", root / "profile")
@@ -353,21 +343,12 @@ def test_every_job_runs_on_slurm_with_a_gpu_for_training(runs: Runs):
         assert (runs.slurm / path).stat().st_size > 0
 
 
-def load_rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as handle:
-        return [learned(row) for row in csv.DictReader(handle)]
-
-
-def read_result(path: Path) -> dict:
-    return learned(json.loads(path.read_text()))
-
-
 def test_slurm_results_equal_a_local_run(runs: Runs):
     for model in MODELS:
         stem = f"results/metrics/{model}/seed0"
-        assert load_rows(runs.slurm / f"{stem}.csv") == load_rows(runs.local / f"{stem}.csv")
-        on_slurm = read_result(runs.slurm / f"{stem}.json")
-        assert on_slurm == read_result(runs.local / f"{stem}.json"), model
+        assert learned_rows(runs.slurm / f"{stem}.csv") == learned_rows(runs.local / f"{stem}.csv")
+        on_slurm = learned_result(runs.slurm / f"{stem}.json")
+        assert on_slurm == learned_result(runs.local / f"{stem}.json"), model
         assert on_slurm["device"] == "cpu"
         assert on_slurm["threads"] == TRAIN_THREADS
     for name in TABLES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import platform
@@ -17,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import learned_result, learned_rows
 
-from fashion_mnist_study.analysis.results import learned
 from fashion_mnist_study.core import hardware
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
 from fashion_mnist_study.core.settings import ModelSettings
@@ -103,9 +102,7 @@ def trained_epochs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def numbers_without_timing(folder: Path) -> tuple[list[dict], dict]:
-    with open(folder / "metrics.csv", newline="") as handle:
-        rows = [learned(row) for row in csv.DictReader(handle)]
-    return rows, learned(json.loads((folder / "result.json").read_text()))
+    return learned_rows(folder / "metrics.csv"), learned_result(folder / "result.json")
 
 
 def test_same_config_and_seed_give_identical_numbers_on_cpu(tmp_path: Path) -> None:
@@ -120,6 +117,8 @@ def test_same_config_and_seed_give_identical_numbers_on_cpu(tmp_path: Path) -> N
     weights_a = torch.load(tmp_path / "a" / "weights.pt")["state_dict"]
     weights_b = torch.load(tmp_path / "b" / "weights.pt")["state_dict"]
     assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)
+    for output in ("weights.pt", "predictions.npz"):  # the files themselves, byte for byte
+        assert (tmp_path / "a" / output).read_bytes() == (tmp_path / "b" / output).read_bytes()
 
 
 def test_training_learns_and_writes_the_contract(tmp_path: Path) -> None:

@@ -28,9 +28,11 @@ from conftest import (
     smoke_run_output,
     snakemake,
 )
+from helpers import FILTER_JOBS, MODELS, write_config
 from scipy.stats import binomtest
 
 from fashion_mnist_study.core.hardware import usable_cpus
+from fashion_mnist_study.core.progress import load_rows
 
 pytestmark = [needs_debian_data, pytest.mark.slow]
 
@@ -42,15 +44,28 @@ SUBSET = yaml.safe_load(TINY_CONFIG.read_text())["data"]["subset"]
 N_TEST = SUBSET["test"]
 
 
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+# The jobs that retraining every model plans again (the suite's runs have one seed).
+TRAINING_JOBS = {
+    "train": 3,
+    "test_accuracy": 1,
+    "plot_curves": 3,
+    "plot_overfitting": 1,
+    "plot_mlp_vs_cnn": 1,
+    "per_class_accuracy": 1,
+    "plot_confusion": 3,
+    "plot_cnn_vs_mlp_examples": 1,
+    "comparisons": 1,
+    "plot_comparisons": 1,
+    "experiments_table": 1,
+    "plot_experiments": 1,
+    "plot_experiment_settings": 1,
+    "report": 1,
+}
 
 
 def write_override(workdir: Path, override: dict) -> tuple[str, ...]:
     """Config arguments: the suite's settings plus `override` on top (merged key by key)."""
-    (workdir / "config" / "edit.yaml").write_text(yaml.safe_dump(override))
-    return (*TINY, "config/edit.yaml")
+    return (*TINY, write_config(workdir, override))
 
 
 def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path) -> None:
@@ -66,18 +81,18 @@ def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path)
             assert out["pooled"].shape == (4, 3, 13, 13)
             assert out["conv"].dtype == np.float32
 
-    errors = read_csv(run / "results/tables/filter_errors.csv")
+    errors = load_rows(run / "results/tables/filter_errors.csv")
     assert len(errors) == 2 * 4 * 3
     assert {row["output"] for row in errors} == {"conv", "conv_pool"}
     assert max(float(row["euclidean_distance"]) for row in errors) < 1e-4
 
-    params = read_csv(run / "results/tables/params.csv")
+    params = load_rows(run / "results/tables/params.csv")
     totals = {row["model"]: int(row["params"]) for row in params if row["layer"] == "total"}
     assert totals["cnn"] == totals["cnn_regularized"] == 2_003_754
     assert abs(totals["mlp"] / totals["cnn"] - 1) < 0.005
 
-    for model in ("cnn", "cnn_regularized", "mlp"):
-        rows = read_csv(run / f"results/metrics/{model}/seed0.csv")
+    for model in MODELS:
+        rows = load_rows(run / f"results/metrics/{model}/seed0.csv")
         assert [int(row["epoch"]) for row in rows] == [1, 2]
         result = json.loads((run / f"results/metrics/{model}/seed0.json").read_text())
         assert result["n_test"] == N_TEST and 0.1 < result["test_acc"] <= 1.0
@@ -87,8 +102,8 @@ def test_smoke_run_writes_every_output_of_the_contract(finished_smoke_run: Path)
         (run / "results/checkpoints").rglob("*.ckpt")
     )
 
-    accuracy = read_csv(run / "results/tables/test_accuracy.csv")
-    assert {row["model"] for row in accuracy} == {"cnn", "cnn_regularized", "mlp"}
+    accuracy = load_rows(run / "results/tables/test_accuracy.csv")
+    assert {row["model"] for row in accuracy} == set(MODELS)
     report = (run / "results/report/report.html").read_text()
     for heading in ("1.1", "1.2", "2.1", "2.2", "3 MLP vs CNN"):
         assert heading in report
@@ -101,14 +116,14 @@ def test_smoke_run_writes_the_per_class_analysis_and_each_jobs_cost(
     finished_smoke_run: Path,
 ) -> None:
     run = finished_smoke_run
-    table = read_csv(run / "results/tables/per_class_accuracy.csv")
+    table = load_rows(run / "results/tables/per_class_accuracy.csv")
     assert list(table[0]) == ["model", "class", "n_seeds", "accuracy_mean", "accuracy_std"]
     assert [(row["model"], row["class"]) for row in table][:2] == [
         ("cnn", "T-shirt/top"),
         ("cnn", "Trouser"),
     ]
     assert len(table) == 3 * 10
-    for model in ("cnn", "cnn_regularized", "mlp"):
+    for model in MODELS:
         with np.load(run / f"results/predictions/{model}/seed0.npz") as saved:
             predicted, labels = saved["predicted"], saved["label"]
         result = json.loads((run / f"results/metrics/{model}/seed0.json").read_text())
@@ -125,17 +140,19 @@ def test_smoke_run_writes_the_per_class_analysis_and_each_jobs_cost(
     report = (run / "results/report/report.md").read_text()
     assert re.search(r"the CNN's lead over the MLP is largest on \S", report)
     assert "| train model=cnn seed=0 | " in report
+    for rule in {path.parent.name for path in (run / "benchmarks").rglob("*.tsv")} - {"report"}:
+        assert f"\n| {rule} " in report, f"no cost of {rule} in the report"
 
 
 def test_smoke_run_compares_every_pair_with_evidence(finished_smoke_run: Path) -> None:
     run = finished_smoke_run
-    table = read_csv(run / "results/tables/comparisons.csv")
+    table = load_rows(run / "results/tables/comparisons.csv")
     assert [(row["model_a"], row["model_b"]) for row in table] == [
         ("cnn_regularized", "cnn"),
         ("cnn", "mlp"),
     ]
     right = {}
-    for model in ("cnn", "cnn_regularized", "mlp"):
+    for model in MODELS:
         with np.load(run / f"results/predictions/{model}/seed0.npz") as saved:
             right[model] = saved["predicted"] == saved["label"]
     for row in table:
@@ -145,7 +162,7 @@ def test_smoke_run_compares_every_pair_with_evidence(finished_smoke_run: Path) -
         assert float(row["p_value"]) == pytest.approx(binomtest(b, b + c).pvalue)
         assert float(row["difference"]) == pytest.approx((b - c) / N_TEST)
         assert row["test"] == "McNemar exact"
-    classes = read_csv(run / "results/tables/class_comparisons.csv")
+    classes = load_rows(run / "results/tables/class_comparisons.csv")
     assert [row["class"] for row in classes][:2] == ["T-shirt/top", "Trouser"]
     assert sum(int(row["n_test"]) for row in classes) == N_TEST
     assert (run / "results/plots/comparisons.png").read_bytes()[:4] == b"\x89PNG"
@@ -221,12 +238,7 @@ def test_editing_a_filter_reruns_filters_and_table_not_the_download(smoke_run_co
     kernels = config["filters"]["kernels"]
     kernels[0]["weights"] = [[2, 0, 0], [0, 2, 0], [0, 0, 2]]
     extra = write_override(smoke_run_copy, {"filters": {"kernels": kernels}})
-    assert planned_jobs(smoke_run_copy, "all", extra=extra) == {
-        "apply_filters": 2,
-        "filter_errors": 1,
-        "plot_filters": 1,
-        "report": 1,
-    }
+    assert planned_jobs(smoke_run_copy, "all", extra=extra) == FILTER_JOBS
 
 
 def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> None:
@@ -246,6 +258,7 @@ def test_editing_mlp_learning_rate_replans_only_mlp(smoke_run_copy: Path) -> Non
         "plot_comparisons": 1,
         "experiments_table": 1,
         "plot_experiments": 1,
+        "plot_experiment_settings": 1,
         "report": 1,
     }
     assert "wildcards: model=mlp, seed=0" in dry_run
@@ -280,6 +293,7 @@ def test_editing_a_plot_setting_replans_only_plots_and_report(smoke_run_copy: Pa
         "plot_cnn_vs_mlp_examples": 1,
         "plot_comparisons": 1,
         "plot_experiments": 1,
+        "plot_experiment_settings": 1,
         "report": 1,
     }
 
@@ -297,33 +311,13 @@ def test_editing_the_evidence_level_reruns_only_the_verdicts(smoke_run_copy: Pat
 def test_editing_the_filters_module_reruns_the_rules_that_run_it(smoke_run_copy: Path) -> None:
     module = smoke_run_copy / "src/fashion_mnist_study/study/filters.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
-        "apply_filters": 2,
-        "filter_errors": 1,
-        "plot_filters": 1,
-        "report": 1,
-    }
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == FILTER_JOBS
 
 
 def test_editing_the_models_module_retrains_every_model(smoke_run_copy: Path) -> None:
     module = smoke_run_copy / "src/fashion_mnist_study/study/models.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
-        "train": 3,
-        "param_table": 1,
-        "test_accuracy": 1,
-        "plot_curves": 3,
-        "plot_overfitting": 1,
-        "plot_mlp_vs_cnn": 1,
-        "per_class_accuracy": 1,
-        "plot_confusion": 3,
-        "plot_cnn_vs_mlp_examples": 1,
-        "comparisons": 1,
-        "plot_comparisons": 1,
-        "experiments_table": 1,
-        "plot_experiments": 1,
-        "report": 1,
-    }
+    assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {**TRAINING_JOBS, "param_table": 1}
 
 
 def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) -> None:
@@ -332,22 +326,8 @@ def test_refetched_raw_data_replans_everything_downstream(smoke_run_copy: Path) 
     replace_file(raw, gzip.compress(gzip.decompress(raw.read_bytes()), compresslevel=1))
     assert planned_jobs(smoke_run_copy, "all", extra=TINY) == {
         "prepare_splits": 1,
-        "apply_filters": 2,
-        "filter_errors": 1,
-        "plot_filters": 1,
-        "train": 3,
-        "test_accuracy": 1,
-        "plot_curves": 3,
-        "plot_overfitting": 1,
-        "plot_mlp_vs_cnn": 1,
-        "per_class_accuracy": 1,
-        "plot_confusion": 3,
-        "plot_cnn_vs_mlp_examples": 1,
-        "comparisons": 1,
-        "plot_comparisons": 1,
-        "experiments_table": 1,
-        "plot_experiments": 1,
-        "report": 1,
+        **FILTER_JOBS,
+        **TRAINING_JOBS,
     }
 
 
@@ -409,7 +389,7 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
     assert process.poll() is None, "the run ended before it could be interrupted"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert len(read_csv(metrics)) < epochs, "killed too late to show a resume"
+    assert len(load_rows(metrics)) < epochs, "killed too late to show a resume"
 
     # A hard kill leaves Snakemake's lock behind (Ctrl-C does not): --unlock, then the same
     # command again; the default profile's rerun-incomplete reruns the cut-off job.
@@ -417,23 +397,22 @@ def test_interrupted_run_completes_on_plain_rerun_and_resumes_training(
     snakemake(workdir, "results/metrics/cnn/seed0.json", "--cores", "2", *extra)
     log = (workdir / "logs/train/cnn/seed0.log").read_text()
     assert "resuming after epoch" in log
-    assert [int(r["epoch"]) for r in read_csv(metrics)] == list(range(1, epochs + 1))
+    assert [int(r["epoch"]) for r in load_rows(metrics)] == list(range(1, epochs + 1))
     assert planned_jobs(workdir, "results/metrics/cnn/seed0.json", extra=extra) == {}
 
 
-def test_the_report_names_the_models_of_the_experiments_table(swept_run: Path) -> None:
-    """The report rule reads results/tables/experiments.csv: the sweep's models written into it
-    appear in both forms of the report (their sentence is test_report's)."""
-    swept = ", ".join(
-        f"cnn_regularized-dropout-{d}-lr-{lr}" for d in (0.3, 0.5) for lr in (0.001, 0.01)
-    )
+def test_the_report_names_the_models_of_the_experiments_table(sweeps: dict[int, Path]) -> None:
+    """The report rule reads results/tables/experiments.csv: every model of a sweep appears in
+    both forms of the report, in its leaderboard (their sentences are test_report's)."""
+    swept = [f"cnn_regularized-dropout-{d}" for d in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)]
     for name in ("report.md", "report.html"):
-        report = (swept_run / "results/report" / name).read_text()
-        assert f"Models trained beyond the study's three: {swept}." in report, name
+        report = (sweeps[10] / "results/report" / name).read_text()
+        leaderboard = report.split("ranked by test accuracy")[1]
+        assert all(re.search(rf"\b{re.escape(model)}\b", leaderboard) for model in swept), name
 
 
-def test_snakemake_report_has_every_figure_with_its_caption(swept_run: Path) -> None:
-    report = (swept_run / "results/report/snakemake_report.html").read_text()
+def test_snakemake_report_has_every_figure_with_its_caption(snakemake_report_run: Path) -> None:
+    report = (snakemake_report_run / "results/report/snakemake_report.html").read_text()
     for figure in (
         "filters.png",
         "mlp_vs_cnn.png",

@@ -4,13 +4,12 @@ import re
 import sys
 from pathlib import Path
 
-PACKAGE = "fashion_mnist_study"
-
 # Where this workflow's files are: the folder of the file being parsed (workflow/rules), not
 # workflow.basedir, which is the user's folder when another workflow uses this one as a module
 # (from a clone only: docs/module.md).
 SRC = Path(workflow.current_basedir).parents[1] / "src"
 SCHEMA = SRC.parent / "workflow/schemas/config.schema.yaml"
+SCRIPTS = SRC.parent / "workflow/scripts"
 
 # Scripts (also in cluster jobs, which re-read this file) import the package from this
 # checkout, so a copy of the workflow, or a module user's run, runs its own code.
@@ -22,6 +21,7 @@ os.environ.update(
 from snakemake.logging import logger
 
 from fashion_mnist_study.cache.store import output_cache, protect_entries
+from fashion_mnist_study.core.code_inputs import PACKAGE, code_inputs
 from fashion_mnist_study.core.config import (
     ConfigError,
     model_sections,
@@ -34,11 +34,14 @@ from fashion_mnist_study.core.hardware import (
     trains_on_gpu,
     usable_cpus,
 )
+from fashion_mnist_study.core.job_inputs import keyed
+from fashion_mnist_study.core.paths import RAW_DATA, TRAINING_OUTPUTS
 from fashion_mnist_study.core.progress import (
     announce_restored_trainings,
     is_quiet,
     outcome_lines,
 )
+from fashion_mnist_study.outputs.report.inputs import EVERY_BENCHMARK, input_origins
 
 try:
     validate_config(config, SCHEMA)
@@ -91,38 +94,30 @@ if not SUBMITS_JOBS:
         if resource not in workflow.global_resources:  # --resources may set it
             workflow.register_resource(resource, limit)
 
-SPLITS = "resources/fashion_mnist/splits.npz"
-METRICS = "results/metrics/{model}/seed{seed}.csv"
-RESULT = "results/metrics/{model}/seed{seed}.json"
-PREDICTIONS = "results/predictions/{model}/seed{seed}.npz"
-WEIGHTS = "results/models/{model}/seed{seed}.pt"
-CURVES = "results/plots/{model}_curves.png"
-CONFUSION = "results/plots/confusion_{model}.png"
-COMPARISONS = "results/tables/comparisons.csv"
-REPORT_TEMPLATES = [
-    os.path.relpath(SRC / PACKAGE / "outputs/report/templates" / name)
-    for name in ("frame.html.j2", "report.md.j2")
-]
+# The shallow convolution's two implementations, compared with each other.
+IMPLEMENTATIONS = ["numpy", "torch"]
+# Every value of each wildcard: a rule's jobs are the combinations of its wildcards' values.
+WILDCARD_VALUES = {"model": MODELS, "seed": SEEDS, "impl": IMPLEMENTATIONS}
+REPORT_TEMPLATES = sorted(
+    os.path.relpath(path)
+    for path in (SRC / PACKAGE / "outputs/report/templates").rglob("*.j2")
+)
 
 # A training restored from the result cache runs no script: one line on the console says so
 # (unless FASHION_MNIST_STUDY_QUIET is set), beside Snakemake's line per restored file.
-announce_restored_trainings(logger, [METRICS, RESULT, PREDICTIONS], logger.info)
+announce_restored_trainings(logger, TRAINING_OUTPUTS.values(), logger.info)
 
 
 wildcard_constraints:
     model="|".join(map(re.escape, MODELS)),
     seed=r"\d+",
-    impl="numpy|torch",
+    impl="|".join(IMPLEMENTATIONS),
 
 
-def package_modules(*names):
-    """Source files of the package modules a rule runs (dotted names within the package, such
-    as "study.filters"), so editing one reruns that rule."""
-    # Relative paths: a moved or copied workflow keeps its recorded inputs, hence its results.
-    return [
-        os.path.relpath(SRC / PACKAGE / f"{name.replace('.', '/')}.py")
-        for name in names
-    ]
+def script_code(name):
+    """The package modules that workflow/scripts/`name`.py runs, followed through its imports
+    (core/code_inputs.py): a rule's code inputs, so editing one reruns that rule."""
+    return code_inputs(SCRIPTS / f"{name}.py", SRC / PACKAGE)
 
 
 def get_model_settings(wildcards):
@@ -171,47 +166,66 @@ def per_seed(pattern, model):
 
 
 def per_model(name, pattern):
-    """Named inputs `<name>_<model>`, each `pattern`'s files of that model (one per seed):
-    for unpack(), so a script receives its files keyed by model (core/job_inputs.py).
+    """Named inputs `<name>[<model>]`, each `pattern`'s files of that model (one per seed),
+    for a rule's input (`**per_model(...)`): a script receives them keyed by model
+    (core/job_inputs.py).
     """
-    return {f"{name}_{model}": per_seed(pattern, model) for model in MODELS}
+    return keyed(name, {model: per_seed(pattern, model) for model in MODELS})
+
+
+def only(pattern, **wildcards):
+    """The one file of `pattern` with `wildcards`."""
+    (path,) = expand(pattern, **wildcards)
+    return path
+
+
+def every_job(step):
+    """The wildcards of each job of rule `step`, a dict per job."""
+    names = sorted(step.wildcard_names)
+    values = itertools.product(*(WILDCARD_VALUES[name] for name in names))
+    return [dict(zip(names, combination)) for combination in values]
+
+
+def job_label(step, wildcards):
+    """How the report names a job: its rule and wildcards, such as `plot_curves model=cnn`."""
+    return " ".join([step.name, *(f"{k}={v}" for k, v in wildcards.items())])
 
 
 def get_benchmarks():
-    """Label -> benchmark file of every benchmarked job but the report (whose cost table
-    they fill); the cached download has none (Snakemake allows no benchmark with cache).
+    """Job label -> benchmark file of every benchmarked job but the report (whose cost table
+    they fill); the cached rules have none (Snakemake allows no benchmark with cache).
     """
-    values = {"model": MODELS, "seed": SEEDS, "impl": ["numpy", "torch"]}
-    found = {}
-    for step in workflow.rules:
-        if step.benchmark is None or step.name == "report":
+    return {
+        job_label(step, wildcards): str(step.benchmark.apply_wildcards(wildcards))
+        for step in workflow.rules
+        if step.benchmark is not None and step.name != "report"
+        for wildcards in every_job(step)
+    }
+
+
+def get_report_inputs(wildcards):
+    """The report's named inputs: each file field of ReportInputs from the rule output it
+    names, per model keyed by model (outputs/report/inputs.py), and the benchmarks keyed by job.
+    """
+    named = {}
+    for name, origin in input_origins().items():
+        if origin == EVERY_BENCHMARK:
+            named.update(keyed(name, get_benchmarks()))
             continue
-        names = sorted(step.wildcard_names)
-        for combination in itertools.product(*(values[name] for name in names)):
-            wildcards = dict(zip(names, combination))
-            label = " ".join([step.name, *(f"{k}={v}" for k, v in wildcards.items())])
-            found[label] = str(step.benchmark.apply_wildcards(wildcards))
-    return found
+        outputs = getattr(rules, origin.rule).output
+        pattern = outputs[0] if origin.output is None else outputs[origin.output]
+        named.update(per_model(name, pattern) if origin.per_model else {name: pattern})
+    return named
 
 
 def get_final_outputs():
+    """What the study shows: the files of every job whose rule marks an output for the report."""
     return [
-        "results/tables/filter_errors.csv",
-        "results/plots/filters.png",
-        "results/tables/params.csv",
-        "results/tables/test_accuracy.csv",
-        "results/tables/per_class_accuracy.csv",
-        expand(CURVES, model=MODELS),
-        expand(CONFUSION, model=MODELS),
-        "results/plots/cnn_vs_mlp_examples.png",
-        COMPARISONS,
-        "results/tables/class_comparisons.csv",
-        "results/plots/comparisons.png",
-        "results/tables/experiments.csv",
-        "results/plots/experiments.png",
-        "results/plots/overfitting.png",
-        "results/plots/mlp_vs_cnn.png",
-        "results/report/report.html",
+        str(output.apply_wildcards(wildcards))
+        for step in workflow.rules
+        for wildcards in every_job(step)
+        for output in step.output
+        if "report" in output.flags
     ]
 
 

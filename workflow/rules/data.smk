@@ -1,11 +1,8 @@
 rule download_fashion_mnist:
     input:
-        code=package_modules("study.download", "core.atomic"),
+        code=script_code("download_fashion_mnist"),
     output:
-        train_images="resources/fashion_mnist/raw/train-images-idx3-ubyte.gz",
-        train_labels="resources/fashion_mnist/raw/train-labels-idx1-ubyte.gz",
-        test_images="resources/fashion_mnist/raw/t10k-images-idx3-ubyte.gz",
-        test_labels="resources/fashion_mnist/raw/t10k-labels-idx1-ubyte.gz",
+        **RAW_DATA,
     log:
         "logs/download_fashion_mnist/download.log",
     cache: "omit-software"
@@ -17,10 +14,10 @@ rule download_fashion_mnist:
 
 rule prepare_splits:
     input:
-        raw=rules.download_fashion_mnist.output,
-        code=package_modules("study.data", "core.atomic"),
+        **rules.download_fashion_mnist.output,
+        code=script_code("prepare_splits"),
     output:
-        SPLITS,
+        splits="resources/fashion_mnist/splits.npz",
     log:
         "logs/prepare_splits/prepare_splits.log",
     benchmark:

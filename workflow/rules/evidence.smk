@@ -3,20 +3,12 @@
 
 rule comparisons:
     input:
-        unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
-        per_class="results/tables/per_class_accuracy.csv",
-        code=package_modules(
-            "analysis.comparisons",
-            "analysis.evidence",
-            "study.predictions",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        **per_model("predictions", rules.train.output.predictions),
+        per_class=rules.per_class_accuracy.output[0],
+        code=script_code("comparisons"),
     output:
         comparisons=report(
-            COMPARISONS,
+            "results/tables/comparisons.csv",
             caption="../report/comparisons.rst",
             category="4 Summary",
         ),
@@ -42,10 +34,8 @@ rule comparisons:
 
 rule plot_comparisons:
     input:
-        comparisons=COMPARISONS,
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        comparisons=rules.comparisons.output.comparisons,
+        code=script_code("plot_comparisons"),
     output:
         report(
             "results/plots/comparisons.png",

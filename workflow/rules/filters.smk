@@ -1,9 +1,9 @@
 rule apply_filters:
     input:
-        splits=SPLITS,
-        code=package_modules("study.filters", "study.data", "core.atomic"),
+        splits=rules.prepare_splits.output.splits,
+        code=script_code("apply_filters"),
     output:
-        "results/filters/{impl}.npz",
+        filters="results/filters/{impl}.npz",
     log:
         "logs/apply_filters/{impl}.log",
     benchmark:
@@ -18,9 +18,9 @@ rule apply_filters:
 
 rule filter_errors:
     input:
-        numpy="results/filters/numpy.npz",
-        torch="results/filters/torch.npz",
-        code=package_modules("study.filters", "core.atomic"),
+        numpy=only(rules.apply_filters.output.filters, impl="numpy"),
+        torch=only(rules.apply_filters.output.filters, impl="torch"),
+        code=script_code("filter_errors"),
     output:
         report(
             "results/tables/filter_errors.csv",
@@ -39,16 +39,10 @@ rule filter_errors:
 
 rule plot_filters:
     input:
-        splits=SPLITS,
-        numpy="results/filters/numpy.npz",
-        torch="results/filters/torch.npz",
-        code=package_modules(
-            "outputs.plots",
-            "study.filters",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        splits=rules.prepare_splits.output.splits,
+        numpy=only(rules.apply_filters.output.filters, impl="numpy"),
+        torch=only(rules.apply_filters.output.filters, impl="torch"),
+        code=script_code("plot_filters"),
     output:
         report(
             "results/plots/filters.png",

@@ -3,16 +3,8 @@
 
 rule per_class_accuracy:
     input:
-        unpack(lambda wildcards: per_model("predictions", PREDICTIONS)),
-        code=package_modules(
-            "analysis.per_class",
-            "study.predictions",
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        **per_model("predictions", rules.train.output.predictions),
+        code=script_code("per_class_accuracy"),
     output:
         report(
             "results/tables/per_class_accuracy.csv",
@@ -33,18 +25,11 @@ rule per_class_accuracy:
 
 rule plot_confusion:
     input:
-        predictions=lambda wc: per_seed(PREDICTIONS, wc.model),
-        code=package_modules(
-            "analysis.per_class",
-            "study.predictions",
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        predictions=lambda wc: per_seed(rules.train.output.predictions, wc.model),
+        code=script_code("plot_confusion"),
     output:
         report(
-            CONFUSION,
+            "results/plots/confusion_{model}.png",
             caption="../report/confusion.rst",
             category="5 Per class",
             subcategory="{model}",
@@ -63,19 +48,10 @@ rule plot_confusion:
 
 rule plot_cnn_vs_mlp_examples:
     input:
-        splits=SPLITS,
-        cnn=per_seed(PREDICTIONS, "cnn"),
-        mlp=per_seed(PREDICTIONS, "mlp"),
-        code=package_modules(
-            "analysis.examples",
-            "analysis.per_class",
-            "study.data",
-            "study.predictions",
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        splits=rules.prepare_splits.output.splits,
+        cnn=per_seed(rules.train.output.predictions, "cnn"),
+        mlp=per_seed(rules.train.output.predictions, "mlp"),
+        code=script_code("plot_cnn_vs_mlp_examples"),
     output:
         report(
             "results/plots/cnn_vs_mlp_examples.png",

@@ -1,12 +1,10 @@
 rule plot_curves:
     input:
-        metrics=lambda wc: per_seed(METRICS, wc.model),
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        metrics=lambda wc: per_seed(rules.train.output.metrics, wc.model),
+        code=script_code("plot_curves"),
     output:
         report(
-            CURVES,
+            "results/plots/{model}_curves.png",
             caption="../report/curves.rst",
             category="3 Training curves",
             subcategory="{model}",
@@ -25,11 +23,9 @@ rule plot_curves:
 
 rule plot_overfitting:
     input:
-        cnn=per_seed(METRICS, "cnn"),
-        cnn_regularized=per_seed(METRICS, "cnn_regularized"),
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        cnn=per_seed(rules.train.output.metrics, "cnn"),
+        cnn_regularized=per_seed(rules.train.output.metrics, "cnn_regularized"),
+        code=script_code("plot_overfitting"),
     output:
         report(
             "results/plots/overfitting.png",
@@ -50,11 +46,9 @@ rule plot_overfitting:
 
 rule plot_mlp_vs_cnn:
     input:
-        cnn=per_seed(METRICS, "cnn"),
-        mlp=per_seed(METRICS, "mlp"),
-        code=package_modules(
-            "outputs.plots", "analysis.results", "core.checksums", "core.atomic"
-        ),
+        cnn=per_seed(rules.train.output.metrics, "cnn"),
+        mlp=per_seed(rules.train.output.metrics, "mlp"),
+        code=script_code("plot_mlp_vs_cnn"),
     output:
         report(
             "results/plots/mlp_vs_cnn.png",
@@ -75,36 +69,8 @@ rule plot_mlp_vs_cnn:
 
 rule report:
     input:
-        unpack(lambda wildcards: per_model("metrics", METRICS)),
-        unpack(lambda wildcards: per_model("result", RESULT)),
-        unpack(lambda wildcards: per_model("curves", CURVES)),
-        unpack(lambda wildcards: per_model("confusion", CONFUSION)),
-        filter_errors="results/tables/filter_errors.csv",
-        filters_plot="results/plots/filters.png",
-        params="results/tables/params.csv",
-        test_accuracy="results/tables/test_accuracy.csv",
-        overfitting="results/plots/overfitting.png",
-        mlp_vs_cnn="results/plots/mlp_vs_cnn.png",
-        cnn_vs_mlp_examples="results/plots/cnn_vs_mlp_examples.png",
-        experiments="results/tables/experiments.csv",
-        experiments_plot="results/plots/experiments.png",
-        comparisons=COMPARISONS,
-        class_comparisons="results/tables/class_comparisons.csv",
-        comparisons_plot="results/plots/comparisons.png",
-        benchmarks=list(get_benchmarks().values()),
-        code=package_modules(
-            "outputs.report.document",
-            "outputs.report.sections",
-            "outputs.report.tables",
-            "outputs.report.numbers",
-            "outputs.report.wording",
-            "analysis.evidence",
-            "analysis.results",
-            "core.settings",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        unpack(get_report_inputs),
+        code=script_code("report"),
         templates=REPORT_TEMPLATES,
     output:
         html=report(
@@ -121,7 +87,6 @@ rule report:
         "../envs/study.yaml"
     params:
         models=MODELS,
-        benchmark_labels=list(get_benchmarks()),
         filters=config["filters"],
         baseline=config["experiments"]["baseline"],
         alpha=config["evidence"]["alpha"],
@@ -131,20 +96,10 @@ rule report:
 
 rule experiments_table:
     input:
-        unpack(lambda wildcards: per_model("metrics", METRICS)),
-        unpack(lambda wildcards: per_model("result", RESULT)),
-        comparisons=COMPARISONS,
-        code=package_modules(
-            "outputs.experiments",
-            "core.settings",
-            "analysis.comparisons",
-            "analysis.evidence",
-            "study.predictions",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        **per_model("metrics", rules.train.output.metrics),
+        **per_model("result", rules.train.output.result),
+        comparisons=rules.comparisons.output.comparisons,
+        code=script_code("experiments_table"),
     output:
         report(
             "results/tables/experiments.csv",
@@ -166,14 +121,9 @@ rule experiments_table:
 
 rule plot_experiments:
     input:
-        unpack(lambda wildcards: per_model("metrics", METRICS)),
-        code=package_modules(
-            "outputs.plots",
-            "analysis.results",
-            "core.checksums",
-            "core.job_inputs",
-            "core.atomic",
-        ),
+        **per_model("metrics", rules.train.output.metrics),
+        test_accuracy=rules.test_accuracy.output[0],
+        code=script_code("plot_experiments"),
     output:
         report(
             "results/plots/experiments.png",
@@ -188,6 +138,30 @@ rule plot_experiments:
         "../envs/study.yaml"
     params:
         models=MODELS,
+        baseline=config["experiments"]["baseline"],
         plots=config["plots"],
     script:
         "../scripts/plot_experiments.py"
+
+
+rule plot_experiment_settings:
+    input:
+        test_accuracy=rules.test_accuracy.output[0],
+        code=script_code("plot_experiment_settings"),
+    output:
+        report(
+            "results/plots/experiment_settings.png",
+            caption="../report/experiment_settings.rst",
+            category="7 Experiments",
+        ),
+    log:
+        "logs/plot_experiment_settings/experiment_settings.log",
+    benchmark:
+        "benchmarks/plot_experiment_settings/experiment_settings.tsv"
+    conda:
+        "../envs/study.yaml"
+    params:
+        settings=MODEL_SECTIONS,
+        plots=config["plots"],
+    script:
+        "../scripts/plot_experiment_settings.py"

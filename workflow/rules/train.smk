@@ -1,26 +1,9 @@
 rule train:
     input:
-        splits=SPLITS,
-        code=package_modules(
-            "study.training.loop",
-            "study.training.run",
-            "study.training.step",
-            "study.training.checkpoints",
-            "study.models",
-            "study.precision",
-            "study.devices",
-            "core.settings",
-            "core.checksums",
-            "study.data",
-            "study.predictions",
-            "core.atomic",
-            "core.hardware",
-        ),
+        splits=rules.prepare_splits.output.splits,
+        code=script_code("train"),
     output:
-        metrics=METRICS,
-        result=RESULT,
-        weights=WEIGHTS,
-        predictions=PREDICTIONS,
+        **TRAINING_OUTPUTS,
     log:
         "logs/train/{model}/seed{seed}.log",
     # Content-addressed: the key holds the code, the params (model, seed and settings among
@@ -49,7 +32,7 @@ rule train:
 
 rule param_table:
     input:
-        code=package_modules("study.models", "core.settings", "core.atomic"),
+        code=script_code("param_table"),
     output:
         report(
             "results/tables/params.csv",
@@ -70,16 +53,9 @@ rule param_table:
 
 rule test_accuracy:
     input:
-        results=expand(RESULT, model=MODELS, seed=SEEDS),
-        weights=expand(WEIGHTS, model=MODELS, seed=SEEDS),
-        code=package_modules(
-            "analysis.comparisons",
-            "analysis.evidence",
-            "study.predictions",
-            "analysis.results",
-            "core.checksums",
-            "core.atomic",
-        ),
+        results=expand(rules.train.output.result, model=MODELS, seed=SEEDS),
+        weights=expand(rules.train.output.weights, model=MODELS, seed=SEEDS),
+        code=script_code("test_accuracy"),
     output:
         report(
             "results/tables/test_accuracy.csv",

@@ -1,6 +1,6 @@
 from fashion_mnist_study.core.joblog import log_to
 from fashion_mnist_study.core.settings import ModelSettings
-from fashion_mnist_study.study.data import load_splits
+from fashion_mnist_study.study.data import load_arrays
 from fashion_mnist_study.study.training.loop import train_model
 from fashion_mnist_study.study.training.run import TrainOutputs
 
@@ -8,7 +8,7 @@ log_to(snakemake.log[0])
 train_model(
     # Model and seed come from params, not wildcards: Snakemake's cache key holds params only.
     settings=ModelSettings.from_section(snakemake.params.model, snakemake.params.settings),
-    splits=load_splits(snakemake.input.splits),
+    splits=load_arrays(snakemake.input.splits),
     seed=snakemake.params.seed,
     device_setting=snakemake.params.device,
     outputs=TrainOutputs(

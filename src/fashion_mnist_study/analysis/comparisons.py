@@ -12,10 +12,9 @@ import pandas as pd
 
 import fashion_mnist_study.analysis.evidence as evidence
 from fashion_mnist_study.analysis.results import mean_and_spread
+from fashion_mnist_study.core.settings import COURSEWORK_PAIRS
 from fashion_mnist_study.study.predictions import stack_predictions
 
-# The study's own questions: does regularization help the CNN, does the CNN beat the MLP?
-COURSEWORK_PAIRS = (("cnn_regularized", "cnn"), ("cnn", "mlp"))
 CLASS_PAIR = ("cnn", "mlp")
 
 # acc_a: the first model's mean test accuracy over its seeds; _low/_high its Wilson interval

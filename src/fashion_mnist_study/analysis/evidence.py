@@ -90,17 +90,15 @@ def newcombe_paired_interval(a: int, b: int, c: int, d: int, confidence: float) 
         phi = 0.0
     else:
         phi = (excess - n / 2 if excess > 0 else excess) / math.sqrt(margins)
-    below = math.sqrt(
-        (p1 - first.low) ** 2
-        - 2 * phi * (p1 - first.low) * (second.high - p2)
-        + (second.high - p2) ** 2
-    )
-    above = math.sqrt(
-        (p2 - second.low) ** 2
-        - 2 * phi * (p2 - second.low) * (first.high - p1)
-        + (first.high - p1) ** 2
-    )
+    below = _square_and_add(p1 - first.low, second.high - p2, phi)
+    above = _square_and_add(p2 - second.low, first.high - p1, phi)
     return Interval(p1 - p2 - below, p1 - p2 + above)
+
+
+def _square_and_add(x: float, y: float, phi: float) -> float:
+    """Two distances from a Wilson interval's ends to its accuracy, combined with their
+    correlation `phi` into one distance of the difference."""
+    return math.sqrt(x**2 - 2 * phi * x * y + y**2)
 
 
 @dataclass(frozen=True)

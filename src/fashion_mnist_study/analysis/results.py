@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.api.typing import SeriesGroupBy
 
-from fashion_mnist_study.core.checksums import check_output, read_result, result_of_output
+from fashion_mnist_study.core.checksums import check_output, read_result
+from fashion_mnist_study.core.paths import training_output
 
 # Keys of a training result (results/metrics/{model}/seed{seed}.json) and metrics columns that
 # differ between any two runs of the same settings: where and at what cost it ran, and the
@@ -33,12 +33,6 @@ RUN_KEYS = frozenset(
 def learned(record: dict) -> dict:
     """A training result or metrics row without RUN_KEYS: what a rerun must reproduce."""
     return {key: value for key, value in record.items() if key not in RUN_KEYS}
-
-
-def result_of(metrics_path: str | os.PathLike[str]) -> Path:
-    """The result JSON beside a metrics CSV: both outputs of one training job (the contract
-    names them results/metrics/{model}/seed{seed}.csv and .json)."""
-    return Path(metrics_path).with_suffix(".json")
 
 
 # The coursework's reported numbers (the study this workflow reproduces), shown beside this
@@ -75,7 +69,7 @@ class Curves:
 
 def read_metrics(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A training job's metrics CSV, refused unless its bytes are the ones its job recorded."""
-    check_output(path, "metrics", result_of(path))
+    check_output(path, "metrics", training_output(path, "result", given="metrics"))
     metrics = pd.read_csv(path)
     if metrics.empty:
         raise ValueError(f"{path}: no epochs recorded")
@@ -86,7 +80,7 @@ def check_outputs(paths: list[str], name: str) -> None:
     """Refuse training outputs `name` (weights, predictions) that are not the bytes their job
     recorded: a job that lists them as inputs stops the run at a damaged one."""
     for path in paths:
-        check_output(path, name, result_of_output(path))
+        check_output(path, name, training_output(path, "result", given=name))
 
 
 def read_curves(paths: list[str]) -> Curves:

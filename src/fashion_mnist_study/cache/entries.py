@@ -16,15 +16,15 @@ import pandas as pd
 
 from fashion_mnist_study.cache.store import ENTRY_FILE
 from fashion_mnist_study.core.checksums import archive_problem, is_sealed, sha256_of
-from fashion_mnist_study.core.settings import varying_settings
+from fashion_mnist_study.core.paths import RAW_DATA, TRAINING_OUTPUTS
+from fashion_mnist_study.core.settings import setting_cells, varying_settings
 
-# The named outputs of the cached rules (workflow/rules/*.smk; a test compares them): Snakemake
-# stores output NAME of a job as <key>_NAME<extension>.
-TRAIN_OUTPUTS = {"metrics": ".csv", "result": ".json", "weights": ".pt", "predictions": ".npz"}
-DOWNLOAD_OUTPUTS = {
-    name: ".gz" for name in ("train_images", "train_labels", "test_images", "test_labels")
+# The named outputs of the cached rules, name -> extension: Snakemake stores output NAME of a
+# job as <key>_NAME<extension>.
+RULE_OUTPUTS = {
+    rule: {name: Path(path).suffix for name, path in outputs.items()}
+    for rule, outputs in (("train", TRAINING_OUTPUTS), ("download_fashion_mnist", RAW_DATA))
 }
-RULE_OUTPUTS = {"train": TRAIN_OUTPUTS, "download_fashion_mnist": DOWNLOAD_OUTPUTS}
 # Settings that have a column of their own in the listing, or that name the entry.
 LISTED_APART = ("name", "architecture", "epochs")
 
@@ -129,12 +129,6 @@ def settings_of(entry: Entry) -> dict:
         return {}
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, list):
-        return "x".join(map(str, value))
-    return "" if value is None else value
-
-
 def listing(entries: list[Entry], used: set[str] | None) -> pd.DataFrame:
     """One row per training entry, in the given order: model, architecture, the settings that
     differ between the listed entries, seed, epochs, test accuracy, device, when, seconds, size
@@ -151,7 +145,7 @@ def listing(entries: list[Entry], used: set[str] | None) -> pd.DataFrame:
             {
                 "model": result.get("model", chosen.get("name", "")),
                 "architecture": chosen.get("architecture", ""),
-                **{key: _cell(chosen.get(key)) for key in varying},
+                **setting_cells(chosen, varying),
                 "seed": result.get("seed", ""),
                 "epochs": result.get("epochs", chosen.get("epochs", "")),
                 "test_acc": result.get("test_acc"),

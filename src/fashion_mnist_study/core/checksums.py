@@ -53,14 +53,6 @@ def read_result(path: str | os.PathLike[str]) -> dict:
     return result
 
 
-def result_of_output(output: str | os.PathLike[str]) -> Path:
-    """The result JSON of the training job that wrote predictions or weights `output`: the
-    contract names them results/{predictions,models}/{model}/seed{seed}.{npz,pt} and the result
-    results/metrics/{model}/seed{seed}.json."""
-    output = Path(output)
-    return output.parents[1].parent / "metrics" / output.parent.name / f"{output.stem}.json"
-
-
 def check_output(
     path: str | os.PathLike[str],
     name: str,

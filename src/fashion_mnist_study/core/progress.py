@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from fashion_mnist_study.core.formats import interval
+from fashion_mnist_study.core.paths import pattern_regex
 
 # Set to 1 (or true, yes) to keep the console to Snakemake's own lines (scripts, CI).
 QUIET_VARIABLE = "FASHION_MNIST_STUDY_QUIET"
@@ -114,15 +115,6 @@ def epoch_finished(model: str, seed: int, epochs: int, rows: Sequence[Mapping]) 
 
 def restored_line(model: str, seed: int) -> str:
     return f"{model} seed {seed}: restored from the result cache, not trained again"
-
-
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """A Snakemake output pattern with {model} and {seed} as a regex with those groups."""
-    parts = re.split(r"\{(model|seed)\}", pattern)
-    groups = {"model": r"(?P<model>[^/]+)", "seed": r"(?P<seed>\d+)"}
-    return re.compile(
-        "".join(groups[part] if i % 2 else re.escape(part) for i, part in enumerate(parts))
-    )
 
 
 # Snakemake's own records of each file it takes from its between-workflow cache, and of each

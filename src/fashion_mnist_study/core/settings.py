@@ -7,6 +7,12 @@ from dataclasses import asdict, dataclass
 
 # The coursework's own models, always present, always first in tables and plots.
 COURSEWORK_MODELS = ("cnn", "cnn_regularized", "mlp")
+# The coursework's own questions, as pairs compared: does regularization help the CNN, does the
+# CNN beat the MLP?
+COURSEWORK_PAIRS = (("cnn_regularized", "cnn"), ("cnn", "mlp"))
+# Past this many models, a sweep's, the figures and the report show a run as a sweep: a
+# leaderboard, the best few models' curves labelled and the others grey.
+MANY_MODELS = 8
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,15 @@ def varying_settings(settings: dict[str, dict]) -> list[str]:
         for key in keys
         if key != "architecture" and len({repr(s.get(key)) for s in settings.values()}) > 1
     ]
+
+
+def setting_cells(section: dict, keys: list[str]) -> dict[str, object]:
+    """The settings `keys` of one model as table cells: lists as 2176x128x128, absent
+    settings empty."""
+    return {key: _cell(section.get(key)) for key in keys}
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list):
+        return "x".join(map(str, value))
+    return "" if value is None else value

@@ -4,15 +4,13 @@ baseline with the verdict of comparisons.csv."""
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 
 from fashion_mnist_study.analysis.comparisons import interval_columns
 from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
-from fashion_mnist_study.core.settings import varying_settings
-
-# Past this many models, a sweep's: the report's experiments section opens with a leaderboard
-# and the figure of every model's curves labels only the best few.
-MANY_MODELS = 8
+from fashion_mnist_study.core.settings import setting_cells, varying_settings
 
 SUMMARY_COLUMNS = [
     "params",
@@ -54,7 +52,7 @@ def experiments_table(
             {
                 "model": model,
                 "architecture": section["architecture"],
-                **{key: _cell(section.get(key)) for key in varying},
+                **setting_cells(section, varying),
                 "params": int(result["params"].iloc[0]),
                 "epochs": int(section["epochs"]),
                 "seeds": len(result),
@@ -90,8 +88,24 @@ def against_baseline(model: str, baseline: str, comparisons: pd.DataFrame) -> tu
     return float(row["p_holm"]), words.get(row["verdict"], row["verdict"])
 
 
-def _cell(value: object) -> object:
-    """A setting as one table cell: lists as 2176x128x128, absent settings empty."""
-    if isinstance(value, list):
-        return "x".join(map(str, value))
-    return "" if value is None else value
+def accuracy_by_setting(
+    settings: dict[str, dict], test_accuracy: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]]:
+    """Per model its test accuracy (test_accuracy.csv's columns) beside its value of each
+    setting that differs between the models; and those settings, by name."""
+    varying = varying_settings(settings)
+    cells = pd.DataFrame(
+        [{"model": model, **setting_cells(section, varying)} for model, section in settings.items()]
+    )
+    return cells.merge(test_accuracy, on="model", validate="one_to_one"), varying
+
+
+def read_experiments(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """experiments.csv as written: a setting a model does not have stays an empty cell."""
+    return pd.read_csv(path, keep_default_na=False, na_values="")
+
+
+def ranking(table: pd.DataFrame) -> list[str]:
+    """The models of experiments.csv by test accuracy, best first; one without it last."""
+    ranked = table.sort_values("test_acc_mean", ascending=False, na_position="last", kind="stable")
+    return list(ranked["model"])

@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 
 from fashion_mnist_study.analysis.results import Curves  # noqa: E402
 from fashion_mnist_study.core.atomic import atomic_path  # noqa: E402
-from fashion_mnist_study.outputs.experiments import MANY_MODELS  # noqa: E402
+from fashion_mnist_study.core.settings import COURSEWORK_PAIRS, MANY_MODELS  # noqa: E402
 
 if TYPE_CHECKING:  # examples imports torchvision, which no other plot job needs
     from fashion_mnist_study.analysis.examples import ImageGroup
@@ -202,6 +202,11 @@ def plot_experiments(
         mean = 100 * model_curves.val_acc.mean(axis=0)
         ax.plot(model_curves.epochs, mean, color=color, linewidth=1.6, zorder=2)
         ends[model] = (model_curves.epochs[-1], mean[-1], color)
+    # The labels go right of the axes, inside the figure's width: a figure wider than the
+    # report's column would be shown scaled down, its text with it.
+    longest = max(len(model) for model in shown) + len(" (baseline)")
+    label_inches = longest * LABEL_SIZE * 0.6 / 72 + 0.2
+    fig.subplots_adjust(right=max(0.45, 1 - label_inches / fig.get_figwidth()))
     _label_line_ends(ax, ends, baseline)
     ax.set_ylabel(ylabel)
     ax.set_title(f"{title}: the {HIGHLIGHTED} best by test accuracy and the baseline")
@@ -213,7 +218,8 @@ def _label_line_ends(
     ax: plt.Axes, ends: dict[str, tuple[float, float, str]], baseline: str
 ) -> None:
     """Each line's name beside its last point, right of the axes, moved apart vertically
-    where the lines end close together, so that no two labels overlap."""
+    where the lines end close together, so that no two labels overlap, and kept within the
+    axes' height, below the title."""
     ax.figure.canvas.draw()  # the axes' final size, to convert a label's height to data units
     low, high = ax.get_ylim()
     points_per_unit = ax.get_window_extent().height * 72 / ax.figure.dpi / (high - low)
@@ -223,7 +229,7 @@ def _label_line_ends(
     for model in order:
         wanted = ends[model][1]
         placed.append(max(wanted, placed[-1] + gap) if placed else wanted)
-    overflow = max(0.0, placed[-1] - high) if placed else 0.0
+    overflow = max(0.0, placed[-1] - (high - gap / 2)) if placed else 0.0  # below the title
     for model, y in zip(order, placed, strict=True):
         x, _, color = ends[model]
         name = f"{model} (baseline)" if model == baseline else model
@@ -238,12 +244,12 @@ def _label_line_ends(
         )
 
 
-def plot_setting_slices(table: pd.DataFrame, path: str, style: dict) -> None:
-    """One small panel per setting that differs between the models (experiments.csv's
-    columns between `architecture` and `params`): each model's test accuracy with its 95%
-    interval against its value of the setting, values in order along the axis, so that which
-    setting matters shows at a glance. Models without the setting are left out of its panel."""
-    settings = list(table.columns[2 : table.columns.get_loc("params")])
+def plot_setting_slices(table: pd.DataFrame, settings: list[str], path: str, style: dict) -> None:
+    """One small panel per setting of `settings` (those that differ between the models): each
+    model's test accuracy with its 95% interval (`table`'s test_acc_mean, _low, _high) against
+    its value of the setting (`table`'s column of that name), values in order along the axis,
+    so that which setting matters shows at a glance. Models without the setting (an empty cell)
+    are left out of its panel."""
     columns = min(3, max(1, len(settings)))
     rows = max(1, -(-len(settings) // columns))
     fig, axes = plt.subplots(
@@ -368,7 +374,15 @@ def plot_image_groups(groups: list[ImageGroup], path: str, style: dict) -> None:
 def plot_comparisons(comparisons: pd.DataFrame, path: str, style: dict, alpha: float) -> None:
     """A forest plot: each compared pair's difference in test accuracy (points) with its 95%
     interval against a zero line; a filled marker where the Holm-adjusted verdict at `alpha`
-    calls the difference real, a hollow one where it does not."""
+    calls the difference real, a hollow one where it does not. Of a sweep's (more than
+    MANY_MODELS models), only the coursework's pairs: the report's leaderboard shows the others'
+    differences from the baseline, and its table every comparison."""
+    models = set(comparisons["model_a"]) | set(comparisons["model_b"])
+    title = f"Every comparison: filled = distinguishable at alpha = {alpha:g} (Holm-adjusted)"
+    if len(models) > MANY_MODELS:
+        pairs = comparisons[["model_a", "model_b"]].apply(tuple, axis=1)
+        comparisons = comparisons[pairs.isin(COURSEWORK_PAIRS)]
+        title = title.replace("Every comparison", "The coursework's comparisons")
     rows = len(comparisons)
     fig, ax = plt.subplots(
         figsize=(style["panel_width"] * 1.6, 1.0 + 0.45 * rows), layout="constrained"
@@ -400,8 +414,5 @@ def plot_comparisons(comparisons: pd.DataFrame, path: str, style: dict, alpha: f
     ax.set_yticks(range(rows), labels)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xlabel("difference in test accuracy (points), 95% interval")
-    ax.set_title(
-        f"Every comparison: filled = distinguishable at alpha = {alpha:g} (Holm-adjusted)",
-        fontsize=9,
-    )
+    ax.set_title(title, fontsize=9)
     _save(fig, path, style["dpi"])

@@ -1,9 +1,11 @@
-"""Fashion-MNIST arrays: read IDX files and draw the train/validation/test splits."""
+"""Fashion-MNIST arrays: read IDX files, draw the train/validation/test splits, and keep named
+arrays in .npz files (the splits, the filters' outputs, a training's predictions)."""
 
 from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +68,18 @@ def make_splits(
     return {key: np.ascontiguousarray(value, dtype=np.uint8) for key, value in splits.items()}
 
 
-def save_splits(splits: dict[str, np.ndarray], path: str | os.PathLike[str]) -> None:
+def save_arrays(
+    path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], compressed: bool = False
+) -> None:
+    """`arrays` as one .npz file under their names, whole or not at all; `compressed` deflates
+    them."""
+    save = np.savez_compressed if compressed else np.savez
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **splits)
+        save(handle, **arrays)
 
 
-def load_splits(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    with np.load(path) as archive:
+def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Name -> array of a .npz file, in the order they were saved. Nothing in it is unpickled:
+    loading runs no code."""
+    with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fashion_mnist_study.core.atomic import write_bytes
+from fashion_mnist_study.core.paths import IDX_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -26,22 +27,22 @@ class IdxFile:
 
 IDX_FILES: tuple[IdxFile, ...] = (
     IdxFile(
-        "train-images-idx3-ubyte",
+        IDX_NAMES["train_images"],
         "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
         47_040_016,
     ),
     IdxFile(
-        "train-labels-idx1-ubyte",
+        IDX_NAMES["train_labels"],
         "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         60_008,
     ),
     IdxFile(
-        "t10k-images-idx3-ubyte",
+        IDX_NAMES["test_images"],
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         7_840_016,
     ),
     IdxFile(
-        "t10k-labels-idx1-ubyte",
+        IDX_NAMES["test_labels"],
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         10_008,
     ),

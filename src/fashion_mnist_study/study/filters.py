@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from fashion_mnist_study.core.atomic import atomic_path
-
 FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -145,13 +143,3 @@ def apply_filters_to_test_images(
         "pool": np.asarray(int(filters_config["pool"])),
         "kernel_names": np.asarray([kernel["name"] for kernel in filters_config["kernels"]]),
     }
-
-
-def save_filter_outputs(outputs: dict[str, np.ndarray], path: str) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **outputs)
-
-
-def load_filter_outputs(path: str) -> dict[str, np.ndarray]:
-    with np.load(path) as archive:
-        return {key: archive[key] for key in archive.files}

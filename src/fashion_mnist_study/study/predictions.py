@@ -9,29 +9,28 @@ import zlib
 
 import numpy as np
 
-from fashion_mnist_study.core.atomic import atomic_path
-from fashion_mnist_study.core.checksums import check_output, corrupt, result_of_output
+from fashion_mnist_study.core.checksums import check_output, corrupt
+from fashion_mnist_study.core.paths import training_output
+from fashion_mnist_study.study.data import load_arrays, save_arrays
 
 
 def save_predictions(
     path: str | os.PathLike[str], predicted: np.ndarray, labels: np.ndarray
 ) -> None:
     """A model's predicted class for each test image, beside the true one (uint8, 20 kB)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(
-            handle, predicted=predicted.astype(np.uint8), label=labels.astype(np.uint8)
-        )
+    arrays = {"predicted": predicted.astype(np.uint8), "label": labels.astype(np.uint8)}
+    save_arrays(path, arrays, compressed=True)
 
 
 def load_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """(predicted, label) arrays of one training job's test images."""
-    with np.load(path) as archive:
-        return archive["predicted"], archive["label"]
+    arrays = load_arrays(path)
+    return arrays["predicted"], arrays["label"]
 
 
 def read_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """(predicted, label) of one training job, refused unless they are the bytes it wrote."""
-    check_output(path, "predictions", result_of_output(path))
+    check_output(path, "predictions", training_output(path, "result", given="predictions"))
     try:
         return load_predictions(path)
     except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError) as error:

@@ -17,10 +17,8 @@ whole output goes to a log file in the work folder.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,10 +31,10 @@ from pathlib import Path
 import yaml
 
 from fashion_mnist_study.analysis.results import learned
+from fashion_mnist_study.core.checkout import REPO, copy_workflow
 from fashion_mnist_study.core.hardware import usable_cpus
+from fashion_mnist_study.core.progress import load_rows
 
-REPO = Path(__file__).resolve().parents[3]
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles", "src")
 SMOKE_CONFIG = "config/smoke.yaml"
 CUDA_TESTS = "cuda tests"
 # The study's three trainings at once on one GPU (hardware.TRAININGS_PER_GPU is the default).
@@ -44,22 +42,6 @@ SHARED_GPU = ["--resources", "gpu=3"]
 # Without a GPU the benchmark only shows that it runs: a short float32 round (bfloat16 may be
 # emulated on the CPU, and minutes slower).
 CPU_BENCH = ["--images", "64", "--rounds", "1", "--precisions", "float32"]
-
-
-def copy_workflow(destination: Path, source: Path = REPO) -> Path:
-    """A fresh copy of the workflow (code and config, no results) in `destination`."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        path = source / name
-        if path.is_dir():
-            shutil.copytree(
-                path,
-                destination / name,
-                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-            )
-        else:
-            shutil.copy2(path, destination / name)
-    return destination
 
 
 @dataclass
@@ -157,8 +139,7 @@ def learned_numbers(workdir: Path) -> dict[str, object]:
     for path in sorted((workdir / "results/metrics").glob("*/seed*.*")):
         key = str(path.relative_to(workdir))
         if path.suffix == ".csv":
-            with open(path, newline="") as handle:
-                numbers[key] = [learned(row) for row in csv.DictReader(handle)]
+            numbers[key] = [learned(row) for row in load_rows(path)]
         elif path.suffix == ".json":
             numbers[key] = learned(json.loads(path.read_text()))
     return numbers

@@ -17,7 +17,8 @@ from markdown_it.rules_core import StateCore
 from markupsafe import Markup
 
 from fashion_mnist_study.core.atomic import write_text
-from fashion_mnist_study.outputs.report.numbers import ReportInputs, RunNumbers
+from fashion_mnist_study.outputs.report.inputs import ReportInputs
+from fashion_mnist_study.outputs.report.numbers import RunNumbers
 from fashion_mnist_study.outputs.report.sections import report_context
 
 TEMPLATES = Path(__file__).parent / "templates"

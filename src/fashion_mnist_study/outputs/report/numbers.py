@@ -1,44 +1,17 @@
-"""This run's numbers for the report, gathered once from the workflow's outputs and keyed by
-model: what the report job reads (ReportInputs), and each measure over seeds (Measure)."""
+"""This run's numbers for the report, gathered once from the workflow's outputs (ReportInputs)
+and keyed by model, with each measure over seeds (Measure)."""
 
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from fashion_mnist_study.analysis.results import mean_and_spread, read_curves, read_results
 from fashion_mnist_study.core.formats import interval
+from fashion_mnist_study.outputs.report.inputs import ReportInputs
 from fashion_mnist_study.outputs.report.wording import Measure
-
-
-@dataclass(frozen=True)
-class ReportInputs:
-    filter_errors: str
-    filters_plot: str
-    params: str
-    test_accuracy: str
-    metrics: dict[str, list[str]]  # model -> its seeds' metrics CSVs
-    results: dict[str, list[str]]  # model -> its seeds' result JSONs
-    curves: dict[str, str]  # model -> its training-curve figure
-    confusion: dict[str, str]  # model -> its confusion-matrix figure
-    overfitting: str
-    mlp_vs_cnn: str
-    cnn_vs_mlp_examples: str
-    experiments: str  # results/tables/experiments.csv
-    experiments_plot: str
-    experiments_settings_plot: str  # test accuracy against each setting that differs
-    comparisons: str  # results/tables/comparisons.csv
-    class_comparisons: str  # results/tables/class_comparisons.csv
-    comparisons_plot: str
-    baseline: str  # the model experiments.csv compares every model with
-    alpha: float  # the level of every verdict
-    benchmarks: dict[str, str]  # job -> its Snakemake benchmark file
-    kernel_names: list[str]
-    filter_dtype: str
-    pool: int
 
 
 class RunNumbers:
@@ -153,8 +126,8 @@ class RunNumbers:
 
 
 def source_revision() -> str:
-    """The commit of the workflow's checkout that made the report ('b835f00', '-dirty' with
-    uncommitted changes), or 'not a git checkout'."""
+    """Which code made the report: 'commit b835f00' ('b835f00-dirty' with uncommitted
+    changes) of the workflow's git checkout, or 'a copy outside git'."""
     try:
         described = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=7"],
@@ -164,5 +137,7 @@ def source_revision() -> str:
             timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return "not a git checkout"
-    return described.stdout.strip() if described.returncode == 0 else "not a git checkout"
+        return "a copy outside git"
+    if described.returncode != 0:
+        return "a copy outside git"
+    return f"commit {described.stdout.strip()}"

@@ -4,13 +4,10 @@ own value beside it."""
 
 from __future__ import annotations
 
-import pandas as pd
-
-from fashion_mnist_study.analysis.comparisons import COURSEWORK_PAIRS
 from fashion_mnist_study.analysis.results import COURSEWORK
 from fashion_mnist_study.core.formats import pct
-from fashion_mnist_study.core.settings import COURSEWORK_MODELS
-from fashion_mnist_study.outputs.experiments import MANY_MODELS
+from fashion_mnist_study.core.settings import COURSEWORK_MODELS, COURSEWORK_PAIRS, MANY_MODELS
+from fashion_mnist_study.outputs.experiments import ranking, read_experiments
 from fashion_mnist_study.outputs.report import tables
 from fashion_mnist_study.outputs.report.numbers import RunNumbers, source_revision
 from fashion_mnist_study.outputs.report.wording import (
@@ -159,7 +156,7 @@ def experiments_section(run: RunNumbers) -> dict[str, object]:
     """The models beyond the study's three, and the comparison of every model; past
     MANY_MODELS (a sweep's), a leaderboard first, then test accuracy against each setting."""
     inputs = run.inputs
-    frame = pd.read_csv(inputs.experiments, keep_default_na=False, na_values="")
+    frame = read_experiments(inputs.experiments)
     varying = list(frame.columns[2 : frame.columns.get_loc("params")])
     section = {
         "extra": [model for model in frame["model"] if model not in COURSEWORK_MODELS],
@@ -170,11 +167,22 @@ def experiments_section(run: RunNumbers) -> dict[str, object]:
         "count": len(frame),
         "leaderboard": None,
     }
+    ranked = frame.set_index("model", drop=False).loc[ranking(frame)]
+    section["per_model"] = [
+        {
+            "model": model,
+            "accuracy": accuracy,
+            "curves": figure(inputs.curves[model], f"{model}: training and validation per epoch"),
+            "confusion": figure(inputs.confusion[model], f"{model}: confusion matrix"),
+        }
+        for model, accuracy in zip(ranked["model"], tables.accuracies(ranked), strict=True)
+        if model not in COURSEWORK_MODELS
+    ]
     if len(frame) > MANY_MODELS:
         best = frame.loc[frame["test_acc_mean"].idxmax(), "model"]
         marks = {model: "(coursework)" for model in COURSEWORK_MODELS}
         marks[best] = ("★ best " + marks.get(best, "")).strip()
-        section["leaderboard"] = tables.leaderboard(frame, varying, marks)
+        section["leaderboard"] = tables.leaderboard(frame, ranking(frame), varying, marks)
         section["fixed"] = run.fixed_settings(varying)
         section["slices"] = figure(
             inputs.experiments_settings_plot, "Test accuracy against each setting that differs"

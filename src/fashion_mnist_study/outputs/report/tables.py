@@ -125,6 +125,16 @@ def comparisons(rows: pd.DataFrame) -> dict[str, object]:
     )
 
 
+def accuracies(frame: pd.DataFrame) -> list[str]:
+    """Each row of experiments.csv's test accuracy with its interval: '91.23% (90.66 to
+    91.77)', with several seeds '91.20% ± 0.14 (...)'; empty where a model has none."""
+    columns = ["test_acc_mean", "test_acc_std", "seeds", "test_acc_low", "test_acc_high"]
+    return [
+        "" if pd.isna(mean) else f"{Measure(mean, std, n).as_pct()} ({interval(low, high)})"
+        for mean, std, n, low, high in frame[columns].itertuples(index=False)
+    ]
+
+
 def experiments(frame: pd.DataFrame) -> dict[str, object]:
     """experiments.csv: every model, the settings that differ, its accuracy and its verdict
     against the baseline."""
@@ -136,12 +146,7 @@ def experiments(frame: pd.DataFrame) -> dict[str, object]:
         .assign(
             params=frame["params"].map("{:,}".format),
             seeds=frame["seeds"],
-            test_acc=[
-                f"{Measure(mean, std, n).as_pct()} ({interval(low, high)})"
-                for mean, std, n, low, high in frame[
-                    ["test_acc_mean", "test_acc_std", "seeds", "test_acc_low", "test_acc_high"]
-                ].itertuples(index=False)
-            ],
+            test_acc=accuracies(frame),
             best_val=frame["best_val_acc"].map(pct),
             gap=(100 * frame["final_gap"]).map("{:.2f}".format),
             seconds=frame["train_seconds"].map("{:.1f}".format),
@@ -214,18 +219,13 @@ def findings(run: RunNumbers, coursework: dict[str, str]) -> dict[str, object]:
 
 
 def leaderboard(
-    frame: pd.DataFrame, settings: list[str], marks: dict[str, str]
+    frame: pd.DataFrame, order: list[str], settings: list[str], marks: dict[str, str]
 ) -> dict[str, object]:
-    """experiments.csv as a leaderboard: every model by test accuracy, best first (missing
-    last), its interval, its difference from the baseline and the verdict; of the settings,
-    only `settings`; `marks` beside a model's name (the best, the coursework's models)."""
-    ranked = frame.sort_values("test_acc_mean", ascending=False, na_position="last", kind="stable")
-    accuracy = [
-        "" if pd.isna(mean) else f"{Measure(mean, std, n).as_pct()} ({interval(low, high)})"
-        for mean, std, n, low, high in ranked[
-            ["test_acc_mean", "test_acc_std", "seeds", "test_acc_low", "test_acc_high"]
-        ].itertuples(index=False)
-    ]
+    """experiments.csv as a leaderboard: every model in `order` (best first), its test
+    accuracy with its interval, its difference from the baseline and the verdict; of the
+    settings, only `settings`; `marks` beside a model's name (the best, the coursework's)."""
+    ranked = frame.set_index("model", drop=False).loc[order]
+    accuracy = accuracies(ranked)
     shown = pd.DataFrame(
         {
             "rank": range(1, len(ranked) + 1),
@@ -233,11 +233,11 @@ def leaderboard(
                 f"{model} {marks[model]}".strip() if model in marks else model
                 for model in ranked["model"]
             ],
-            **{setting: ranked[setting].fillna("").astype(str) for setting in settings},
             "test accuracy (95% CI)": accuracy,
             "vs baseline (points)": (100 * ranked["vs_baseline"]).map("{:+.2f}".format),
             "p (Holm)": ranked["p_holm"].map(lambda p: "" if pd.isna(p) else p_text(p)),
             "verdict": ranked["verdict"],
+            **{setting: ranked[setting].fillna("").astype(str) for setting in settings},
         }
     )
     return table(list(shown.columns), shown)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from fashion_mnist_study.analysis.evidence import MCNEMAR
 from fashion_mnist_study.core.formats import interval, pct
-from fashion_mnist_study.outputs.experiments import MANY_MODELS
+from fashion_mnist_study.core.settings import MANY_MODELS
 
 
 def relative_size(a: int, b: int) -> str:

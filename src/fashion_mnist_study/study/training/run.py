@@ -268,8 +268,10 @@ def finish_run(
         "seed": run.seed,
         "state_dict": run.model.state_dict(),
     }
-    with atomic_path(outputs.weights) as tmp:
-        torch.save(weights, tmp)
+    # Saved through a file handle: given a path, torch.save names the archive's entries after
+    # the temporary file's random name, and two identical trainings would differ in bytes.
+    with atomic_path(outputs.weights) as tmp, open(tmp, "wb") as handle:
+        torch.save(weights, handle)
     save_predictions(outputs.predictions, predicted, splits["y_test"])
     # Written last, the result vouches for the other outputs: whoever reads one checks it
     # against these checksums (checksums.check_output), results restored from the cache too.
