@@ -91,8 +91,8 @@ def made_up_accuracy(section: dict, rng: np.random.Generator) -> float:
 
 def write_data(workdir: Path, when: float) -> np.ndarray:
     """The download's files (placeholders) and the splits (random images, balanced test
-    labels), newer than the workflow's code and older than any training output, so that
-    Snakemake takes them as made; the test labels."""
+    labels), dated `when`, newer than the workflow's code and older than any training output,
+    so that Snakemake takes them as made; the test labels."""
     for path in RAW_DATA.values():
         target = workdir / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,11 @@ def write_synthetic_run(workdir: Path, n_models: int) -> Path:
     overlay = bench_config(n_models)
     config = workdir / "config/bench.yaml"
     config.write_text(yaml.safe_dump(overlay, sort_keys=False))
-    when = time.time()
+    # In time order, as if the workflow had made them: its code, the data, the trainings; all
+    # in the past, leaving room for what comes after (a job's outputs may not lie ahead).
+    when = time.time() - 300
+    for path in workdir.rglob("*"):
+        os.utime(path, (when - 60, when - 60))
     write_data(workdir, when)
     difficulty = np.random.default_rng(1).random(N_TEST)
     rng = np.random.default_rng(2)
