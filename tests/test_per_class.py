@@ -24,7 +24,7 @@ def write(
     checksum: bool = True,
 ) -> str:
     """Predictions where the contract puts them, with the sealed result that vouches for them
-    (`checksum=False`: as written before results held the predictions' checksum)."""
+    (`checksum=False`: as an earlier version wrote it, without the predictions' checksum)."""
     path = tmp_path / "results/predictions" / name / "seed0.npz"
     path.parent.mkdir(parents=True)
     save_predictions(path, np.asarray(predicted, dtype=np.uint8), labels)

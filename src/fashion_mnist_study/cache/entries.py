@@ -107,7 +107,7 @@ def problems(entry: Entry) -> list[str]:
         path = entry.file(name)
         if name in checksums and sha256_of(path) != checksums[name]:
             found.append(f"{path.name} differs from its checksum in {entry.file('result').name}")
-        elif path.suffix in (".npz", ".pt"):  # an entry older than these checksums
+        elif path.suffix in (".npz", ".pt"):  # an earlier version's entry: no checksum of it
             problem = archive_problem(path)
             if problem is not None:
                 found.append(f"{path.name}: {problem}")
@@ -115,7 +115,7 @@ def problems(entry: Entry) -> list[str]:
 
 
 def settings_of(entry: Entry) -> dict:
-    """The model's settings: from the result JSON, or for an entry written before results held
+    """The model's settings: from the result JSON, or for an entry whose result does not hold
     them, from its weights (loaded without running code); {} where neither tells."""
     settings = (entry.result or {}).get("settings")
     if isinstance(settings, dict):

@@ -60,8 +60,9 @@ def check_output(
     result: dict | None = None,
 ) -> None:
     """Refuse `path` (the job's output `name`: metrics, predictions or weights) unless its
-    bytes are the ones its result recorded. Results written before predictions and weights had
-    checksums: their zip archives (npz, pt) are checked for damage instead."""
+    bytes are the ones its result recorded. A result an earlier version wrote may hold no
+    checksum of the predictions or the weights: their zip archive (npz, pt) is then checked
+    for damage instead."""
     result = read_result(result_path) if result is None else result
     expected = result.get("sha256", {}).get(name)
     if expected is not None:

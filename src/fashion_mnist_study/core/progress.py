@@ -73,11 +73,6 @@ def recent_pace(epoch_seconds: Sequence[float], window: int = ETA_WINDOW) -> flo
     return sum(recent) / len(recent)
 
 
-def seconds_left(epoch_seconds: Sequence[float], epochs_left: int) -> float:
-    """The time the remaining epochs take at the recent pace."""
-    return recent_pace(epoch_seconds) * epochs_left
-
-
 def percent(fraction: float) -> str:
     return f"{100 * fraction:.1f}%"
 

@@ -64,8 +64,8 @@ def plot_filters(numpy_out: dict, torch_out: dict, path: str, style: dict) -> No
     """Per example two rows, the convolution's output and the pooled one; the input, then per
     filter NumPy's and PyTorch's output side by side.
 
-    Why two rows per example: in one row the 13 panels made a figure twice as wide as the
-    report, which halved its text (7 pt titles were 6 px high there).
+    Why two rows per example: in one row the 13 panels make a figure twice as wide as the
+    report's column, which shows it, and its text, at half size.
     """
     images, names = numpy_out["images"], [str(n) for n in numpy_out["kernel_names"]]
     n_examples, n_filters = numpy_out["conv"].shape[:2]

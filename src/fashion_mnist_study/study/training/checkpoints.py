@@ -20,8 +20,8 @@ from fashion_mnist_study.core.settings import ModelSettings
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
 
-# Seconds of training between checkpoints. A CPU epoch (about a minute) is checkpointed after
-# each epoch as before; a GPU epoch takes half a second, and writing 24 MB of weights and Adam
+# Seconds of training between checkpoints. A CPU epoch (tens of seconds) is checkpointed after
+# each epoch; a GPU epoch takes half a second, and writing 24 MB of weights and Adam
 # moments after each one would cost more than a tenth of the training, to save half a second
 # of work at a kill.
 CHECKPOINT_INTERVAL_S = 30.0
