@@ -281,7 +281,9 @@ def fake_python(folder: Path, name: str, identity: str | None) -> Path:
 
 def make_setup(venv: Path, *arguments: str, path: str | None = None) -> subprocess.CompletedProcess:
     """`make setup` in this checkout with the venv at `venv` (and PATH `path`)."""
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+    # Not the PYTHON of the make that may run this test, nor its command line (MAKEFLAGS).
+    inherited = {"PYTHON", "VENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    environment = {key: value for key, value in os.environ.items() if key not in inherited}
     if path is not None:
         environment["PATH"] = path
     return subprocess.run(
