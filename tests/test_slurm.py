@@ -29,6 +29,9 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 CLUSTER_SCRIPT = REPO / "tests" / "slurm_cluster.sh"
 # Written by the script for the cluster's lifetime, then restored as they were.
 HOST_CONFIG = (Path("/etc/slurm/slurm.conf"), Path("/etc/slurm/gres.conf"))
+# The first line of each file the script writes: one left by a cluster that was never stopped
+# is not the host's, and the script removes it when it stops.
+CLUSTER_MARKER = b"# written by tests/slurm_cluster.sh"
 SLURM_PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
 SLURM_BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "munged", "munge")
 # Threads (and SLURM CPUs) of each training job; the local reference run uses the same.
@@ -150,7 +153,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     if reason:
         pytest.skip(reason)
     state = tmp_path_factory.mktemp("slurm_cluster")
-    host_config = {path: path.read_bytes() for path in HOST_CONFIG if path.exists()}
+    host_config = host_slurm_config()
     started = time.monotonic()
     try:
         result = subprocess.run(
@@ -182,9 +185,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         assert stop.returncode == 0, f"cluster did not stop:\n{stop.stdout}{stop.stderr}"
         for name, pid in pids:
             assert not process_alive(int(pid)), f"{name} (PID {pid}) still runs after stop"
-        assert {p: p.read_bytes() for p in HOST_CONFIG if p.exists()} == host_config, (
+        assert host_slurm_config(include_clusters=True) == host_config, (
             "/etc/slurm was not restored"
         )
+
+
+def host_slurm_config(include_clusters: bool = False) -> dict[Path, bytes]:
+    """/etc/slurm's files the script touches; those of a cluster only with include_clusters."""
+    files = {path: path.read_bytes() for path in HOST_CONFIG if path.exists()}
+    return {
+        path: text
+        for path, text in files.items()
+        if include_clusters or not text.startswith(CLUSTER_MARKER)
+    }
 
 
 def process_alive(pid: int) -> bool:
