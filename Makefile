@@ -40,7 +40,7 @@ MANYLINUX := $(foreach tag,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinu
 # Where the Fashion-MNIST .gz files are when no mirror of config/config.yaml can be reached.
 DATA ?=
 
-.PHONY: setup lock run test test-interpreter pythons coverage lint bench gpu-check gpu-wheels
+.PHONY: setup lock run clean test test-interpreter pythons coverage lint bench gpu-check gpu-wheels
 
 setup: $(STAMP)
 
@@ -80,6 +80,22 @@ lock: setup
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
+
+# What a run writes in the checkout. The trainings and the download in results/ and resources/
+# are links into the result cache, which stays as it is: the next run restores them from there.
+# The cache is sized first: sizing it plans the workflow, which writes .snakemake/.
+RUN_OUTPUTS := results resources logs benchmarks .snakemake
+CACHE_COMMAND := $(BIN)/fashion-mnist-study cache
+clean:
+	@sizes=$$(if [ -x $(BIN)/fashion-mnist-study ]; then $(CACHE_COMMAND) du; fi); \
+	rm -rf $(RUN_OUTPUTS) && echo "Removed $(addsuffix /,$(RUN_OUTPUTS))."; \
+	if [ -n "$$sizes" ]; then \
+	    echo "Left: $(VENV)/, the installed packages (rm -rf $(VENV) removes them), and the result cache:"; \
+	    echo "$$sizes"; \
+	    echo "$(CACHE_COMMAND) prune lists the trainings config/config.yaml does not use; with --yes it removes them."; \
+	else \
+	    echo "Left: the result cache (make setup, then $(CACHE_COMMAND) du sizes it)."; \
+	fi
 
 # Two processes (pytest-xdist), each taking whole test files: the SLURM tests, which mostly
 # wait for the cluster, start first and the other process runs the rest meanwhile; fixtures that

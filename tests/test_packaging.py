@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, copy_workflow
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -279,20 +279,27 @@ def fake_python(folder: Path, name: str, identity: str | None) -> Path:
     return path
 
 
-def make_setup(venv: Path, *arguments: str, path: str | None = None) -> subprocess.CompletedProcess:
-    """`make setup` in this checkout with the venv at `venv` (and PATH `path`)."""
+def run_make(
+    *arguments: str, folder: Path = REPO, path: str | None = None
+) -> subprocess.CompletedProcess:
+    """`make ARGUMENTS` in `folder` (this checkout), with PATH `path`."""
     # Not the PYTHON of the make that may run this test, nor its command line (MAKEFLAGS).
     inherited = {"PYTHON", "VENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
     environment = {key: value for key, value in os.environ.items() if key not in inherited}
     if path is not None:
         environment["PATH"] = path
     return subprocess.run(
-        ["make", "--no-print-directory", "-C", str(REPO), "setup", f"VENV={venv}", *arguments],
+        ["make", "--no-print-directory", "-C", str(folder), *arguments],
         capture_output=True,
         text=True,
         env=environment,
         check=False,
     )
+
+
+def make_setup(venv: Path, *arguments: str, path: str | None = None) -> subprocess.CompletedProcess:
+    """`make setup` in this checkout with the venv at `venv` (and PATH `path`)."""
+    return run_make("setup", f"VENV={venv}", *arguments, path=path)
 
 
 def test_setup_takes_the_newest_supported_python_on_path(tmp_path: Path) -> None:
@@ -333,3 +340,40 @@ def test_a_venv_made_by_another_python_is_made_anew(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "making it anew with cpython-3.13.0" in result.stdout
     assert sorted(path.name for path in venv.iterdir()) == [".installed-cpython-3.13.0", "bin"]
+
+
+def test_clean_removes_the_runs_files_and_leaves_the_cache_it_links_to_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = copy_workflow(tmp_path / "checkout")
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(REPO / name, checkout / name)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    entry = cache / f"{'0' * 64}_weights.pt"
+    entry.write_bytes(b"weights")
+    written = {
+        "results/weights/cnn/seed0.pt": entry,
+        "resources/fashion_mnist/splits.npz": None,
+        "logs/train/cnn/seed0.log": None,
+        "benchmarks/train/cnn/seed0.tsv": None,
+        ".snakemake/log/run.log": None,
+    }
+    for name, target in written.items():
+        path = checkout / name
+        path.parent.mkdir(parents=True)
+        path.symlink_to(target) if target else path.write_text("")
+    monkeypatch.setenv("SNAKEMAKE_OUTPUT_CACHE", str(cache))
+    venv = Path(sys.executable).parent.parent
+
+    result = run_make("clean", f"VENV={venv}", folder=checkout)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not any((checkout / name.split("/")[0]).exists() for name in written)
+    assert entry.read_bytes() == b"weights"
+    assert {"Snakefile", "config", "workflow", "Makefile"} <= {p.name for p in checkout.iterdir()}
+    assert "Removed results/ resources/ logs/ benchmarks/ .snakemake/." in result.stdout
+    assert f"Left: {venv}/, the installed packages" in result.stdout
+    assert re.search(r"^not in use +0\.0 MB  1 entries$", result.stdout, re.M), result.stdout
+    assert f"({cache})" in result.stdout
+    assert "fashion-mnist-study cache prune lists the trainings" in result.stdout
