@@ -12,17 +12,25 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from conftest import REPO, copy_workflow
 from packaging.markers import Marker
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.tags import compatible_tags, cpython_tags, mac_platforms
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from fashion_mnist_study.tools.lock_targets import (
+    PLATFORM_TAGS,
+    LockedFile,
+    chosen_file,
+    fitting_tags,
+    marker_environment,
+    packages_for,
+    supported_pythons,
+)
+from fashion_mnist_study.tools.lock_targets import main as lock_targets_main
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 DEPENDENCIES = [Requirement(text) for text in PYPROJECT["dependencies"]]
@@ -62,55 +70,6 @@ def test_every_locked_file_comes_from_pypi_with_its_hash() -> None:
             assert len(file["hashes"]["sha256"]) == 64, package["name"]
 
 
-# The platforms the lock serves, as pyproject.toml's [tool.uv] environments name them, and the
-# oldest system each one's wheels may ask for: glibc 2.28 on Linux, macOS 14 (PyTorch's macOS
-# wheels are built for 14.0 and newer).
-PLATFORM_TAGS = {
-    ("linux", "x86_64"): [
-        *(f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)),
-        "manylinux2014_x86_64",
-        "manylinux2010_x86_64",
-        "manylinux1_x86_64",
-        "linux_x86_64",
-    ],
-    ("linux", "aarch64"): [
-        *(f"manylinux_2_{minor}_aarch64" for minor in range(28, 16, -1)),
-        "manylinux2014_aarch64",
-        "linux_aarch64",
-    ],
-    ("darwin", "arm64"): list(mac_platforms(version=(14, 0), arch="arm64")),
-}
-
-
-def supported_pythons() -> list[tuple[int, int]]:
-    """Every CPython minor version pyproject.toml's requires-python admits."""
-    specifier = SpecifierSet(PYPROJECT["requires-python"])
-    return [(3, minor) for minor in range(0, 30) if f"3.{minor}.0" in specifier]
-
-
-def targets() -> list[tuple[tuple[int, int], tuple[str, str]]]:
-    return [(python, platform) for python in supported_pythons() for platform in PLATFORM_TAGS]
-
-
-def marker_environment(python: tuple[int, int], patch: int, platform: tuple[str, str]) -> dict:
-    system, machine = platform
-    version = f"{python[0]}.{python[1]}"
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": f"{version}.{patch}",
-        "os_name": "posix",
-        "platform_machine": machine,
-        "platform_python_implementation": "CPython",
-        "platform_release": "",
-        "platform_system": {"linux": "Linux", "darwin": "Darwin"}[system],
-        "platform_version": "",
-        "python_full_version": f"{version}.{patch}",
-        "python_version": version,
-        "sys_platform": system,
-        "extra": "",
-    }
-
-
 def test_the_lock_serves_every_supported_python_on_every_platform() -> None:
     """From pylock.toml alone, nothing downloaded: on each of the 3 platforms with each
     supported CPython (at its first and a late patch release, as markers may split there),
@@ -123,29 +82,41 @@ def test_the_lock_serves_every_supported_python_on_every_platform() -> None:
         assert len(matching) == 1, f"{platform}: the lock's environments are {matching}"
     assert len(LOCK["environments"]) == len(PLATFORM_TAGS)
     needed = {canonicalize_name(requirement.name) for requirement in DEPENDENCIES + DEV}
-    for python, platform in targets():
-        interpreter = f"cp{python[0]}{python[1]}"
-        fitting = set(cpython_tags(python, platforms=PLATFORM_TAGS[platform])) | set(
-            compatible_tags(python, interpreter, PLATFORM_TAGS[platform])
-        )
-        for patch in (0, 99):
-            environment = marker_environment(python, patch, platform)
-            target = f"CPython {python[0]}.{python[1]}.{patch} on {' '.join(platform)}"
-            chosen = [
-                package
-                for package in LOCK["packages"]
-                if "marker" not in package or Marker(package["marker"]).evaluate(environment)
-            ]
-            names = [canonicalize_name(package["name"]) for package in chosen]
-            assert len(names) == len(set(names)), f"{target}: a package locked twice"
-            assert needed <= set(names), f"{target}: {sorted(needed - set(names))} not locked"
-            for package in chosen:
-                wheels = [
-                    urlsplit(wheel["url"]).path.rsplit("/", 1)[1]
-                    for wheel in package.get("wheels", [])
-                ]
-                fits = any(parse_wheel_filename(name)[3] & fitting for name in wheels)
-                assert fits or "sdist" in package, f"{target}: no file of {package['name']}"
+    for python in supported_pythons():
+        for platform in PLATFORM_TAGS:
+            tags = fitting_tags(python, platform)
+            for patch in (0, 99):
+                target = f"CPython {python[0]}.{python[1]}.{patch} on {' '.join(platform)}"
+                chosen = packages_for(LOCK, python, patch, platform)
+                names = [canonicalize_name(package["name"]) for package in chosen]
+                assert len(names) == len(set(names)), f"{target}: a package locked twice"
+                assert needed <= set(names), f"{target}: {sorted(needed - set(names))} not locked"
+                for package in chosen:
+                    assert chosen_file(package, tags), f"{target}: no file of {package['name']}"
+
+
+def test_the_file_chosen_is_the_best_fitting_wheel_else_the_source() -> None:
+    def wheel(name: str) -> dict:
+        return {"url": f"https://files.pythonhosted.org/x/{name}", "size": len(name)}
+
+    package = {
+        "name": "example",
+        "wheels": [
+            wheel("example-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
+            wheel("example-1.0-cp313-cp313-manylinux_2_28_x86_64.whl"),
+            wheel("example-1.0-cp313-cp313-manylinux_2_34_x86_64.whl"),
+            wheel("example-1.0-cp313-cp313-macosx_14_0_arm64.whl"),
+        ],
+        "sdist": {"url": "https://files.pythonhosted.org/x/example-1.0.tar.gz", "size": 7},
+    }
+    linux = chosen_file(package, fitting_tags((3, 13), ("linux", "x86_64")))
+    assert linux and linux.name.endswith("manylinux_2_28_x86_64.whl"), linux  # 2_34 needs newer
+    mac = chosen_file(package, fitting_tags((3, 13), ("darwin", "arm64")))
+    assert mac and mac.name.endswith("macosx_14_0_arm64.whl") and mac.is_wheel
+    source = chosen_file(package, fitting_tags((3, 14), ("linux", "aarch64")))
+    assert source == LockedFile("example", "example-1.0.tar.gz", 7) and not source.is_wheel
+    del package["sdist"]
+    assert chosen_file(package, fitting_tags((3, 14), ("linux", "aarch64"))) is None
 
 
 def uv() -> str:
@@ -377,3 +348,20 @@ def test_clean_removes_the_runs_files_and_leaves_the_cache_it_links_to_and_says_
     assert re.search(r"^not in use +0\.0 MB  1 entries$", result.stdout, re.M), result.stdout
     assert f"({cache})" in result.stdout
     assert "fashion-mnist-study cache prune lists the trainings" in result.stdout
+
+
+def test_the_targets_table_has_a_row_per_python_and_platform(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert lock_targets_main([]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["platform", "CPython", "packages", "from", "source", "download", "MB"]
+    found = {tuple(line.split()[:3]) for line in rows}
+    assert found == {
+        (*name.split(), f"{python[0]}.{python[1]}")
+        for name in ("Linux x86-64", "Linux aarch64", "macOS arm64")
+        for python in supported_pythons()
+    }
+    for line in rows:
+        packages, sources, megabytes = line.split()[3:]
+        assert 0 <= int(sources) < int(packages) and float(megabytes.replace(",", "")) > 0
