@@ -19,9 +19,9 @@ import torch
 from filelock import FileLock
 
 from fashion_mnist_study.core.checkout import copy_workflow
+from fashion_mnist_study.core.paths import STUDY_REPORT
 from fashion_mnist_study.core.settings import COURSEWORK_MODELS
 from fashion_mnist_study.tools.report_bench import (
-    REPORT,
     bench_config,
     settings_of,
     write_synthetic_run,
@@ -249,7 +249,6 @@ def run_cache_copy(finished_run_cache: Path, tmp_path: Path) -> Path:
     return destination
 
 
-STUDY_REPORT = "results/report/report.html"
 SNAKEMAKE_REPORT = "results/report/snakemake_report.html"
 
 
@@ -307,7 +306,7 @@ def build_sweep(folder: Path, finished_run: Path) -> None:
         models = settings_of(workdir, bench_config(size))
         swept = [model for model in models if model not in COURSEWORK_MODELS]
         with_stand_ins(workdir, finished_run, swept)
-        snakemake(workdir, REPORT, "--cores", "2", "--configfile", str(config))
+        snakemake(workdir, STUDY_REPORT, "--cores", "2", "--configfile", str(config))
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ CATEGORIES = sorted(
 )
 # The category the report rule files the study's report under.
 STUDY_REPORT_CATEGORY = re.search(
-    rf'"{STUDY_REPORT}",\s*caption="[^"]+",\s*category="([^"]+)"',
+    r'report\(\s*STUDY_REPORT,\s*caption="[^"]+",\s*category="([^"]+)"',
     (REPO / "workflow/rules/report.smk").read_text(),
 ).group(1)
 

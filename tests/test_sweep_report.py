@@ -16,11 +16,11 @@ from helpers import MODELS
 from page_checks import words_of_html, words_of_markdown
 
 from fashion_mnist_study.analysis.results import read_curves
+from fashion_mnist_study.core.paths import STUDY_REPORT
 from fashion_mnist_study.core.settings import MANY_MODELS
 from fashion_mnist_study.outputs import plots
 from fashion_mnist_study.outputs.experiments import accuracy_by_setting, ranking, read_experiments
 from fashion_mnist_study.tools.report_bench import (
-    REPORT,
     bench_config,
     figures_in_flow,
     settings_of,
@@ -78,7 +78,7 @@ def test_a_sweeps_experiments_open_with_every_model_ranked_by_test_accuracy(
 def test_a_sweeps_page_shows_at_most_twelve_figures_and_folds_each_models_own(
     sweeps: dict[int, Path], size: int
 ) -> None:
-    page = (sweeps[size] / REPORT).read_text()
+    page = (sweeps[size] / STUDY_REPORT).read_text()
     in_flow, figures = figures_in_flow(page)
     assert in_flow <= 12
     folded = re.findall(r"<details>\s*<summary>([^<]+)</summary>", page)

@@ -35,7 +35,12 @@ from fashion_mnist_study.core.hardware import (
     usable_cpus,
 )
 from fashion_mnist_study.core.job_inputs import keyed
-from fashion_mnist_study.core.paths import RAW_DATA, TRAINING_OUTPUTS
+from fashion_mnist_study.core.paths import (
+    RAW_DATA,
+    SPLITS,
+    STUDY_REPORT,
+    TRAINING_OUTPUTS,
+)
 from fashion_mnist_study.core.progress import (
     announce_restored_trainings,
     is_quiet,

@@ -17,7 +17,7 @@ rule prepare_splits:
         **rules.download_fashion_mnist.output,
         code=script_code("prepare_splits"),
     output:
-        splits="resources/fashion_mnist/splits.npz",
+        splits=SPLITS,
     log:
         "logs/prepare_splits/prepare_splits.log",
     benchmark:

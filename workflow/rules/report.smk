@@ -74,7 +74,7 @@ rule report:
         templates=REPORT_TEMPLATES,
     output:
         html=report(
-            "results/report/report.html",
+            STUDY_REPORT,
             caption="../report/study_report.rst",
             category="6 Study report",
         ),

@@ -1,6 +1,7 @@
-"""Paths that both the workflow and the package know, declared once: the download's and a
-training's outputs (the rules take them as their outputs; the package finds a training's files,
-and the result cache's entries, by them) and the names of the data's files. Standard library
+"""Paths that both the workflow and the package know, declared once: the download's, the
+splits', a training's and the study report's outputs (the rules take them as their outputs; the
+package finds a training's files, and the result cache's entries, by them) and the names of the
+data's files. Standard library
 only: the Snakefile imports this at parse time."""
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ IDX_NAMES = {
 }
 # The download's named outputs.
 RAW_DATA = {name: f"resources/fashion_mnist/raw/{file}.gz" for name, file in IDX_NAMES.items()}
+# The splits of the images, prepare_splits' output.
+SPLITS = "resources/fashion_mnist/splits.npz"
+# The study's own report, the report rule's page (beside it, its Markdown).
+STUDY_REPORT = "results/report/report.html"
 # A training job's named outputs.
 TRAINING_OUTPUTS = {
     "metrics": "results/metrics/{model}/seed{seed}.csv",

@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass
 
 # The coursework's own models, always present, always first in tables and plots.
 COURSEWORK_MODELS = ("cnn", "cnn_regularized", "mlp")
-# The coursework's own questions, as pairs compared: does regularization help the CNN, does the
-# CNN beat the MLP?
-COURSEWORK_PAIRS = (("cnn_regularized", "cnn"), ("cnn", "mlp"))
+# The coursework's own questions, by the pair of models compared: does regularization help the
+# CNN, does the CNN beat the MLP?
+COURSEWORK_QUESTIONS = {("cnn_regularized", "cnn"): "Regularization", ("cnn", "mlp"): "CNN vs MLP"}
+COURSEWORK_PAIRS = tuple(COURSEWORK_QUESTIONS)
 # Past this many models, a sweep's, the figures and the report show a run as a sweep: a
 # leaderboard, the best few models' curves labelled and the others grey.
 MANY_MODELS = 8

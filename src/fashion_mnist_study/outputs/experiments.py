@@ -100,6 +100,13 @@ def accuracy_by_setting(
     return cells.merge(test_accuracy, on="model", validate="one_to_one"), varying
 
 
+def setting_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of experiments_table's settings that differ: between the architecture and
+    SUMMARY_COLUMNS."""
+    columns = list(table.columns)
+    return columns[columns.index("architecture") + 1 : columns.index(SUMMARY_COLUMNS[0])]
+
+
 def read_experiments(path: str | os.PathLike[str]) -> pd.DataFrame:
     """experiments.csv as written: a setting a model does not have stays an empty cell."""
     return pd.read_csv(path, keep_default_na=False, na_values="")

@@ -34,7 +34,7 @@ from fashion_mnist_study.core.checkout import REPO, copy_workflow
 from fashion_mnist_study.core.checksums import seal_of, sha256_of
 from fashion_mnist_study.core.config import model_sections
 from fashion_mnist_study.core.hardware import usable_cpus
-from fashion_mnist_study.core.paths import RAW_DATA, TRAINING_OUTPUTS
+from fashion_mnist_study.core.paths import RAW_DATA, SPLITS, STUDY_REPORT, TRAINING_OUTPUTS
 from fashion_mnist_study.core.settings import ModelSettings
 from fashion_mnist_study.study.data import save_arrays
 from fashion_mnist_study.study.predictions import save_predictions
@@ -42,9 +42,7 @@ from fashion_mnist_study.study.predictions import save_predictions
 EPOCHS = 10
 N_TEST = 10_000
 CLASSES = 10
-SPLITS = "resources/fashion_mnist/splits.npz"
 SPLITS_BENCHMARK = "benchmarks/prepare_splits/prepare_splits.tsv"
-REPORT = "results/report/report.html"
 # The sweeps of cnn_regularized that make, with the coursework's three models, each size.
 SWEEPS: dict[int, dict[str, list]] = {
     3: {},
@@ -215,7 +213,7 @@ def build_report(workdir: Path, config: Path, cores: int) -> tuple[float, str]:
     it printed."""
     env = {**os.environ, "FASHION_MNIST_STUDY_QUIET": "1"}
     env["SNAKEMAKE_OUTPUT_CACHE"] = tempfile.mkdtemp(prefix="report-bench-cache-")
-    command = [sys.executable, "-m", "snakemake", REPORT, "--cores", str(cores)]
+    command = [sys.executable, "-m", "snakemake", STUDY_REPORT, "--cores", str(cores)]
     command += ["--configfile", str(config)]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
@@ -231,7 +229,7 @@ def bench(n_models: int, folder: Path, cores: int, source: Path = REPO) -> dict:
     workdir = copy_workflow(folder / f"models-{n_models}", source)
     config = write_synthetic_run(workdir, n_models)
     seconds, output = build_report(workdir, config, cores)
-    page = (workdir / REPORT).read_text()
+    page = (workdir / STUDY_REPORT).read_text()
     in_flow, figures = figures_in_flow(page)
     jobs = re.search(r"^total\s+(\d+)", output, re.MULTILINE)
     return {

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from fashion_mnist_study.analysis.results import COURSEWORK
 from fashion_mnist_study.core.formats import pct
-from fashion_mnist_study.core.settings import COURSEWORK_MODELS, COURSEWORK_PAIRS, MANY_MODELS
-from fashion_mnist_study.outputs.experiments import ranking, read_experiments
+from fashion_mnist_study.core.settings import COURSEWORK_MODELS, COURSEWORK_QUESTIONS, MANY_MODELS
+from fashion_mnist_study.outputs.experiments import ranking, read_experiments, setting_columns
 from fashion_mnist_study.outputs.report import tables
 from fashion_mnist_study.outputs.report.numbers import RunNumbers, source_revision
 from fashion_mnist_study.outputs.report.wording import (
@@ -157,7 +157,7 @@ def experiments_section(run: RunNumbers) -> dict[str, object]:
     MANY_MODELS (a sweep's), a leaderboard first, then test accuracy against each setting."""
     inputs = run.inputs
     frame = read_experiments(inputs.experiments)
-    varying = list(frame.columns[2 : frame.columns.get_loc("params")])
+    varying = setting_columns(frame)
     section = {
         "extra": [model for model in frame["model"] if model not in COURSEWORK_MODELS],
         "baseline": inputs.baseline,
@@ -167,7 +167,8 @@ def experiments_section(run: RunNumbers) -> dict[str, object]:
         "count": len(frame),
         "leaderboard": None,
     }
-    ranked = frame.set_index("model", drop=False).loc[ranking(frame)]
+    order = ranking(frame)
+    ranked = frame.set_index("model", drop=False).loc[order]
     section["per_model"] = [
         {
             "model": model,
@@ -179,10 +180,9 @@ def experiments_section(run: RunNumbers) -> dict[str, object]:
         if model not in COURSEWORK_MODELS
     ]
     if len(frame) > MANY_MODELS:
-        best = frame.loc[frame["test_acc_mean"].idxmax(), "model"]
         marks = {model: "(coursework)" for model in COURSEWORK_MODELS}
-        marks[best] = ("★ best " + marks.get(best, "")).strip()
-        section["leaderboard"] = tables.leaderboard(frame, ranking(frame), varying, marks)
+        marks[order[0]] = ("★ best " + marks.get(order[0], "")).strip()
+        section["leaderboard"] = tables.leaderboard(frame, order, varying, marks)
         section["fixed"] = run.fixed_settings(varying)
         section["slices"] = figure(
             inputs.experiments_settings_plot, "Test accuracy against each setting that differs"
@@ -190,21 +190,23 @@ def experiments_section(run: RunNumbers) -> dict[str, object]:
     return section
 
 
-def findings_section(run: RunNumbers) -> dict[str, object]:
+def findings_section(run: RunNumbers, costs: list[tuple[str, float, float]]) -> dict[str, object]:
     """What the run found, for the report's first screen: the coursework's three models'
     test accuracies beside the coursework's, its two questions answered in one line each, the
-    MLP-vs-CNN figure, and when, where and at what cost the run was made."""
+    MLP-vs-CNN figure, and when, where and at what cost (`costs`, tables.job_costs) the run was
+    made."""
     coursework = {
         "cnn": pct(COURSEWORK["cnn_test_acc"]),
         "cnn_regularized": pct(COURSEWORK["cnn_regularized_test_acc"]),
         "mlp": f"{pct(COURSEWORK['mlp_test_acc'])} (its CNN: "
         f"{pct(COURSEWORK['mlp_vs_cnn_cnn_test_acc'])})",
     }
-    questions = {("cnn_regularized", "cnn"): "Regularization", ("cnn", "mlp"): "CNN vs MLP"}
-    costs = tables.job_costs(run.inputs.benchmarks, run.results)
     return {
         "table": tables.findings(run, coursework),
-        "lines": [finding(run.comparison(*pair), questions[pair]) for pair in COURSEWORK_PAIRS],
+        "lines": [
+            finding(run.comparison(*pair), question)
+            for pair, question in COURSEWORK_QUESTIONS.items()
+        ],
         "figure": figure(run.inputs.mlp_vs_cnn, "Validation accuracy of the MLP and the CNN"),
         "trained": run.trained(),
         "revision": source_revision(),
@@ -215,6 +217,7 @@ def findings_section(run: RunNumbers) -> dict[str, object]:
 
 def report_context(run: RunNumbers) -> dict[str, object]:
     """Everything the templates show: numbers as text, sentences, tables and figures."""
+    costs = tables.job_costs(run.inputs.benchmarks, run.results)
     return {
         "seeds_note": run.seeds_note(),
         "filters": filters_section(run),
@@ -224,6 +227,6 @@ def report_context(run: RunNumbers) -> dict[str, object]:
         "accuracy_table": tables.test_accuracy(run),
         "comparisons": comparisons_section(run),
         "experiments": experiments_section(run),
-        "cost_table": tables.cost(tables.job_costs(run.inputs.benchmarks, run.results)),
-        "findings": findings_section(run),
+        "cost_table": tables.cost(costs),
+        "findings": findings_section(run, costs),
     }
